@@ -1,0 +1,69 @@
+# chatapp — the README's commands. Everything is installed into ./.venv and ./.tools on first use.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+TOOLS := $(CURDIR)/.tools
+BUN_VERSION := 1.4.4
+PORT ?= 3000
+export REFLEX_USE_SYSTEM_BUN := 1
+export PATH := $(TOOLS)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
+export REFLEX_TELEMETRY_ENABLED := false
+export TELEMETRY_ENABLED := false
+
+.PHONY: setup run dev test test-fast check fmt lint typecheck export bench bench-smoke sysdeps clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+$(TOOLS)/node_modules/.bin/bun:
+	mkdir -p $(TOOLS)
+	npm install --silent --no-audit --no-fund --prefix $(TOOLS) bun@$(BUN_VERSION)
+
+setup: $(VENV)/.installed $(TOOLS)/node_modules/.bin/bun
+	mkdir -p data
+
+# System packages the browser and topology tests need (Debian; run as root).
+sysdeps:
+	@bash scripts/sysdeps.sh
+
+run: setup
+	$(PY) -m chatapp.serve --port $(PORT)
+
+dev: setup
+	$(VENV)/bin/reflex run --env dev
+
+export: setup
+	$(VENV)/bin/reflex export --frontend-only --no-zip >/dev/null
+
+fmt: setup
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+lint: setup
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+
+typecheck: setup
+	$(VENV)/bin/pyright
+
+test-fast: setup
+	$(PY) -m pytest -q -m "not e2e"
+
+check: lint typecheck
+	$(PY) -m pytest -q -m "not e2e"
+
+test: setup sysdeps lint typecheck
+	$(PY) -m pytest -q -ra
+
+bench: setup sysdeps
+	$(PY) -m bench.run
+
+bench-smoke: setup sysdeps
+	$(PY) -m bench.run --smoke
+
+clean:
+	rm -rf .web .states $(VENV) $(TOOLS)

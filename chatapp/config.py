@@ -1,0 +1,214 @@
+"""Settings from the environment, read and validated once at start-up.
+
+`load_settings(environ)` takes a mapping so tests pass their own values instead of patching
+`os.environ`. Nothing here runs at import time. In production (`CHATAPP_ENV=prod`) the app refuses to
+start with placeholder secrets; in dev it generates a random JWT secret and keeps it under the data
+directory so sessions survive restarts.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from chatapp.errors import ConfigError
+
+DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_WECHAT_API_BASE = "https://api.weixin.qq.com"
+MIN_SECRET_BYTES = 32
+_PLACEHOLDERS = {"", "change-me", "changeme", "secret", "your-secret", "jwt-secret", "xxx"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting the app reads; see `.env.example` for what each means."""
+
+    env: str = "dev"
+    data_dir: Path = Path("data")
+    database_url: str = "sqlite:///data/chatapp.db"
+    redis_url: str | None = None
+    port: int = 3000
+    public_url: str = "http://localhost:3000"
+    cors_origins: tuple[str, ...] = ("http://localhost:3000",)
+    # LLM providers. Without an API key the built-in offline demo model is used.
+    openai_api_key: str | None = None
+    openai_base_url: str = DEFAULT_OPENAI_BASE_URL
+    models: tuple[str, ...] = ()
+    providers_file: Path | None = None
+    llm_timeout_s: float = 60.0
+    # Sessions.
+    jwt_secret: str = ""
+    jwt_ttl_days: int = 7
+    jwt_issuer: str = "chatapp"
+    # Encryption key for per-user API keys at rest (falls back to one derived from the JWT secret).
+    secret_key: str = ""
+    # WeChat Official Account.
+    wechat_token: str = ""
+    wechat_appid: str = ""
+    wechat_appsecret: str = ""
+    wechat_original_id: str = ""
+    wechat_aes_key: str = ""
+    wechat_mode: str = "plain"
+    wechat_login: str = "code"
+    wechat_api_base: str = DEFAULT_WECHAT_API_BASE
+    wechat_keywords: tuple[str, ...] = ("登录", "验证码", "login")
+    wechat_qr_image: str = "/wechat_qr.svg"
+    admin_openids: tuple[str, ...] = ()
+    site_name: str = "chatapp"
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def is_dev(self) -> bool:
+        """True in development mode (simulator on, generated secrets allowed)."""
+        return self.env == "dev"
+
+    @property
+    def demo_mode(self) -> bool:
+        """True when no provider is configured and the offline demo model answers."""
+        return not self.openai_api_key and self.providers_file is None
+
+    @property
+    def wechat_configured(self) -> bool:
+        """True when the WeChat Official Account settings needed for callbacks exist."""
+        return bool(self.wechat_token and self.wechat_appid)
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    return tuple(p.strip() for p in (value or "").split(",") if p.strip())
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def _dev_secret(data_dir: Path, name: str) -> str:
+    """A random secret kept in the data directory, so dev sessions survive restarts."""
+    path = data_dir / name
+    if path.exists():
+        value = path.read_text().strip()
+        if len(value) >= MIN_SECRET_BYTES:
+            return value
+    data_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Reads and validates the settings.
+
+    Args:
+        environ: the variables to read; `os.environ` when omitted.
+
+    Returns:
+        The validated settings.
+
+    Raises:
+        ConfigError: a value is malformed, or a production secret is missing or a placeholder.
+    """
+    env = dict(os.environ if environ is None else environ)
+    mode = (env.get("CHATAPP_ENV") or "dev").strip().lower()
+    if mode not in {"dev", "prod"}:
+        raise ConfigError(f"CHATAPP_ENV must be dev or prod, got {mode!r}")
+    data_dir = Path(env.get("CHATAPP_DATA_DIR") or "data")
+    port = _int(env, "PORT", 3000)
+    public_url = (env.get("PUBLIC_URL") or f"http://localhost:{port}").rstrip("/")
+    cors = _split(env.get("CORS_ORIGINS")) or (public_url,)
+
+    jwt_secret = env.get("JWT_SECRET") or ""
+    if mode == "prod":
+        if jwt_secret.strip().lower() in _PLACEHOLDERS or len(jwt_secret.encode()) < MIN_SECRET_BYTES:
+            raise ConfigError(
+                f"JWT_SECRET must be a random value of at least {MIN_SECRET_BYTES} bytes in prod"
+            )
+    elif len(jwt_secret.encode()) < MIN_SECRET_BYTES:
+        jwt_secret = _dev_secret(data_dir, "jwt_secret")
+
+    wechat_mode = (env.get("WECHAT_MODE") or "plain").strip().lower()
+    if wechat_mode not in {"plain", "compat", "safe"}:
+        raise ConfigError(f"WECHAT_MODE must be plain, compat or safe, got {wechat_mode!r}")
+    wechat_login = (env.get("WECHAT_LOGIN") or "code").strip().lower()
+    if wechat_login not in {"code", "scan", "both"}:
+        raise ConfigError(f"WECHAT_LOGIN must be code, scan or both, got {wechat_login!r}")
+    aes_key = env.get("WECHAT_AES_KEY") or ""
+    if wechat_mode != "plain" and len(aes_key) != 43:
+        raise ConfigError("WECHAT_AES_KEY must be the 43-character EncodingAESKey in compat/safe mode")
+    if mode == "prod":
+        missing = [
+            name
+            for name in ("WECHAT_TOKEN", "WECHAT_APPID", "WECHAT_ORIGINAL_ID")
+            if not env.get(name)
+        ]
+        if wechat_login in {"scan", "both"} and not env.get("WECHAT_APPSECRET"):
+            missing.append("WECHAT_APPSECRET")
+        if missing:
+            raise ConfigError("missing WeChat settings in prod: " + ", ".join(missing))
+
+    providers_file = env.get("CHATAPP_PROVIDERS_FILE")
+    return Settings(
+        env=mode,
+        data_dir=data_dir,
+        database_url=env.get("DATABASE_URL") or f"sqlite:///{data_dir}/chatapp.db",
+        redis_url=env.get("REDIS_URL") or None,
+        port=port,
+        public_url=public_url,
+        cors_origins=cors,
+        openai_api_key=env.get("OPENAI_API_KEY") or None,
+        openai_base_url=(env.get("OPENAI_BASE_URL") or DEFAULT_OPENAI_BASE_URL).rstrip("/"),
+        models=_split(env.get("CHATAPP_MODELS")),
+        providers_file=Path(providers_file) if providers_file else None,
+        llm_timeout_s=_float(env, "LLM_TIMEOUT", 60.0),
+        jwt_secret=jwt_secret,
+        jwt_ttl_days=_int(env, "JWT_TTL_DAYS", 7),
+        jwt_issuer=env.get("JWT_ISSUER") or "chatapp",
+        secret_key=env.get("CHATAPP_SECRET_KEY") or "",
+        wechat_token=env.get("WECHAT_TOKEN") or "",
+        wechat_appid=env.get("WECHAT_APPID") or "",
+        wechat_appsecret=env.get("WECHAT_APPSECRET") or "",
+        wechat_original_id=env.get("WECHAT_ORIGINAL_ID") or "",
+        wechat_aes_key=aes_key,
+        wechat_mode=wechat_mode,
+        wechat_login=wechat_login,
+        wechat_api_base=(env.get("WECHAT_API_BASE") or DEFAULT_WECHAT_API_BASE).rstrip("/"),
+        wechat_keywords=_split(env.get("WECHAT_KEYWORDS")) or ("登录", "验证码", "login"),
+        wechat_qr_image=env.get("WECHAT_QR_IMAGE") or "/wechat_qr.svg",
+        admin_openids=_split(env.get("ADMIN_OPENIDS")),
+        site_name=env.get("CHATAPP_SITE_NAME") or "chatapp",
+    )
+
+
+_settings: Settings | None = None
+
+
+def get_settings() -> Settings:
+    """The process-wide settings, loaded on first use (never at import time)."""
+    global _settings
+    if _settings is None:
+        _settings = load_settings()
+    return _settings
+
+
+def set_settings(settings: Settings | None) -> None:
+    """Replaces the process-wide settings (tests and the server entry point)."""
+    global _settings
+    _settings = settings
