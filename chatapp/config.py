@@ -137,7 +137,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
     jwt_secret = env.get("JWT_SECRET") or ""
     if mode == "prod":
-        if jwt_secret.strip().lower() in _PLACEHOLDERS or len(jwt_secret.encode()) < MIN_SECRET_BYTES:
+        if (
+            jwt_secret.strip().lower() in _PLACEHOLDERS
+            or len(jwt_secret.encode()) < MIN_SECRET_BYTES
+        ):
             raise ConfigError(
                 f"JWT_SECRET must be a random value of at least {MIN_SECRET_BYTES} bytes in prod"
             )
@@ -152,7 +155,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(f"WECHAT_LOGIN must be code, scan or both, got {wechat_login!r}")
     aes_key = env.get("WECHAT_AES_KEY") or ""
     if wechat_mode != "plain" and len(aes_key) != 43:
-        raise ConfigError("WECHAT_AES_KEY must be the 43-character EncodingAESKey in compat/safe mode")
+        raise ConfigError(
+            "WECHAT_AES_KEY must be the 43-character EncodingAESKey in compat/safe mode"
+        )
     if mode == "prod":
         missing = [
             name

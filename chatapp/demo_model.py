@@ -126,6 +126,8 @@ class DemoModel:
         prompt_tokens = sum(estimate_tokens(m["content"]) for m in messages)
         yield StreamDone(
             finish_reason="stop",
-            usage=Usage(prompt_tokens, estimate_tokens(answer), prompt_tokens + estimate_tokens(answer)),
+            usage=Usage(
+                prompt_tokens, estimate_tokens(answer), prompt_tokens + estimate_tokens(answer)
+            ),
             model=DEMO_MODEL_ID,
         )

@@ -30,9 +30,19 @@ def main(argv: list[str] | None = None) -> int:
         print("chatapp: no OPENAI_API_KEY — using the offline demo model (演示模型 / demo)")
     print(f"chatapp: serving on http://localhost:{args.port}")
     cmd = [
-        sys.executable, "-m", "reflex", "run", "--env", "prod", "--single-port",
-        "--frontend-port", str(args.port), "--backend-port", str(args.port),
-        "--backend-host", os.environ.get("HOST", "0.0.0.0"),  # noqa: S104 - a server listens
+        sys.executable,
+        "-m",
+        "reflex",
+        "run",
+        "--env",
+        "prod",
+        "--single-port",
+        "--frontend-port",
+        str(args.port),
+        "--backend-port",
+        str(args.port),
+        "--backend-host",
+        os.environ.get("HOST", "0.0.0.0"),  # noqa: S104 - a server listens
     ]
     return subprocess.call(cmd)  # noqa: S603 - fixed argv
 

@@ -196,7 +196,9 @@ def delete_messages(session: Session, *, user_id: int, message_ids: Sequence[int
     if not message_ids:
         return 0
     result = session.exec(
-        delete(Message).where(col(Message.id).in_(list(message_ids)), col(Message.user_id) == user_id)
+        delete(Message).where(
+            col(Message.id).in_(list(message_ids)), col(Message.user_id) == user_id
+        )
     )
     return result.rowcount or 0
 

@@ -35,7 +35,9 @@ class MessageItem:
     model: str = ""
 
 
-def conversation_item(conv: Conversation, *, now: datetime, lang: str, untitled: str) -> ConversationItem:
+def conversation_item(
+    conv: Conversation, *, now: datetime, lang: str, untitled: str
+) -> ConversationItem:
     """The list row for a conversation."""
     return ConversationItem(
         id=conv.id,

@@ -36,17 +36,35 @@ def composer(send_key: rx.Var[str] | str = "enter") -> rx.Component:
             rx.el.textarea(
                 name="text",
                 id="composer-input",
-                placeholder=rx.cond(ctrl, t("chat.composer.placeholder_ctrl"), t("chat.composer.placeholder")),
+                placeholder=rx.cond(
+                    ctrl, t("chat.composer.placeholder_ctrl"), t("chat.composer.placeholder")
+                ),
                 data_sendkey=rx.cond(ctrl, "ctrl", "enter"),
                 auto_focus=True,
                 max_length=32000,
             ),
             rx.box(
-                rx.cond(ChatState.demo, rx.text(t("chat.demo_notice"), class_name="composer-hint"), rx.box(class_name="composer-hint")),
+                rx.cond(
+                    ChatState.demo,
+                    rx.text(t("chat.demo_notice"), class_name="composer-hint"),
+                    rx.box(class_name="composer-hint"),
+                ),
                 rx.cond(
                     ChatState.is_streaming,
-                    rx.el.button(t("chat.stop"), type="button", class_name="stop-btn", on_click=ChatState.stop, id="stop-button"),
-                    rx.el.button(t("chat.send"), type="submit", class_name="send-btn", id="composer-send", disabled=True),
+                    rx.el.button(
+                        t("chat.stop"),
+                        type="button",
+                        class_name="stop-btn",
+                        on_click=ChatState.stop,
+                        id="stop-button",
+                    ),
+                    rx.el.button(
+                        t("chat.send"),
+                        type="submit",
+                        class_name="send-btn",
+                        id="composer-send",
+                        disabled=True,
+                    ),
                 ),
                 class_name="composer-foot",
             ),

@@ -1,3 +1,5 @@
+# pyright: reportAttributeAccessIssue=false, reportReturnType=false
+# (Reflex resolves fields of Vars like `msg.content` at runtime; pyright cannot see them.)
 """The conversation list: search, new chat, and one row per conversation (pin / rename / delete)."""
 
 from __future__ import annotations
@@ -70,7 +72,9 @@ def _row(conv: rx.Var[ConversationItem]) -> rx.Component:
             ),
             rx.text(conv.preview, class_name="preview"),
             href="/chat/" + conv.id,
-            class_name=rx.cond(active, "conv-item active", rx.cond(conv.pinned, "conv-item pinned", "conv-item")),
+            class_name=rx.cond(
+                active, "conv-item active", rx.cond(conv.pinned, "conv-item pinned", "conv-item")
+            ),
             underline="none",
             data_testid="conv-item",
         ),
@@ -84,8 +88,18 @@ def delete_dialog() -> rx.Component:
             rx.alert_dialog.title(t("chat.delete")),
             rx.alert_dialog.description(t("chat.delete.confirm")),
             rx.flex(
-                rx.button(t("common.cancel"), variant="soft", color_scheme="gray", on_click=ChatState.cancel_delete),
-                rx.button(t("common.delete"), color_scheme="red", on_click=ChatState.confirm_delete, id="delete-confirm"),
+                rx.button(
+                    t("common.cancel"),
+                    variant="soft",
+                    color_scheme="gray",
+                    on_click=ChatState.cancel_delete,
+                ),
+                rx.button(
+                    t("common.delete"),
+                    color_scheme="red",
+                    on_click=ChatState.confirm_delete,
+                    id="delete-confirm",
+                ),
                 gap="3",
                 justify="end",
                 margin_top="16px",
@@ -126,7 +140,9 @@ def conversation_list() -> rx.Component:
             rx.cond(
                 ChatState.conversations.length() == 0,
                 rx.box(
-                    rx.cond(ChatState.search_query != "", t("chat.no_results"), t("chat.empty_list")),
+                    rx.cond(
+                        ChatState.search_query != "", t("chat.no_results"), t("chat.empty_list")
+                    ),
                     class_name="conv-empty",
                 ),
             ),

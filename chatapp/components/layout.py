@@ -7,11 +7,13 @@ import reflex as rx
 from chatapp.components.toolbar import toolbar
 
 
-def shell(active: str, middle: rx.Component | None, main: rx.Component, *, has_detail=False) -> rx.Component:
+def shell(
+    active: str, middle: rx.Component | None, main: rx.Component, *, has_detail=False
+) -> rx.Component:
     """Lays out the panes; on phones only the list or the detail shows (`has_detail`)."""
     return rx.box(
         toolbar(active),
-        *( [middle] if middle is not None else [] ),
+        *([middle] if middle is not None else []),
         main,
         class_name=rx.cond(has_detail, "app-shell has-conv", "app-shell no-conv"),
     )

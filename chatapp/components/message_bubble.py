@@ -1,3 +1,5 @@
+# pyright: reportAttributeAccessIssue=false, reportReturnType=false
+# (Reflex resolves fields of Vars like `msg.content` at runtime; pyright cannot see them.)
 """One message: avatar, time, bubble (markdown for answers), status, and its actions."""
 
 from __future__ import annotations
@@ -46,14 +48,21 @@ def _status(msg: rx.Var[MessageItem]) -> rx.Component:
         ),
         (
             "stopped",
-            rx.box(rx.icon("circle-stop", size=13), t("chat.status.stopped"), class_name="msg-status", data_testid="msg-stopped"),
+            rx.box(
+                rx.icon("circle-stop", size=13),
+                t("chat.status.stopped"),
+                class_name="msg-status",
+                data_testid="msg-stopped",
+            ),
         ),
         (
             "interrupted",
             rx.box(
                 rx.icon("unplug", size=13),
                 t("chat.status.interrupted"),
-                rx.button(t("chat.retry"), size="1", variant="soft", on_click=ChatState.regenerate(msg.id)),
+                rx.button(
+                    t("chat.retry"), size="1", variant="soft", on_click=ChatState.regenerate(msg.id)
+                ),
                 class_name="msg-status",
             ),
         ),
@@ -64,11 +73,26 @@ def _status(msg: rx.Var[MessageItem]) -> rx.Component:
 def _edit_box(msg: rx.Var[MessageItem]) -> rx.Component:
     return rx.form(
         rx.box(
-            rx.el.textarea(name="text", default_value=msg.content, id="edit-input", auto_focus=True),
+            rx.el.textarea(
+                name="text", default_value=msg.content, id="edit-input", auto_focus=True
+            ),
             rx.el.input(type="hidden", name="message_id", value=msg.id.to_string()),
             rx.flex(
-                rx.button(t("common.cancel"), type="button", variant="soft", color_scheme="gray", size="1", on_click=ChatState.cancel_edit),
-                rx.button(t("chat.edit_resend"), type="submit", size="1", color_scheme="green", id="edit-save"),
+                rx.button(
+                    t("common.cancel"),
+                    type="button",
+                    variant="soft",
+                    color_scheme="gray",
+                    size="1",
+                    on_click=ChatState.cancel_edit,
+                ),
+                rx.button(
+                    t("chat.edit_resend"),
+                    type="submit",
+                    size="1",
+                    color_scheme="green",
+                    id="edit-save",
+                ),
                 gap="2",
                 justify="end",
             ),
@@ -80,7 +104,9 @@ def _edit_box(msg: rx.Var[MessageItem]) -> rx.Component:
 
 def _user(msg: rx.Var[MessageItem]) -> rx.Component:
     return rx.box(
-        rx.box(rx.cond(AuthState.nickname != "", AuthState.nickname[0], "我"), class_name="msg-avatar"),
+        rx.box(
+            rx.cond(AuthState.nickname != "", AuthState.nickname[0], "我"), class_name="msg-avatar"
+        ),
         rx.box(
             rx.box(rx.text(msg.time), class_name="msg-meta"),
             rx.cond(
@@ -95,7 +121,9 @@ def _user(msg: rx.Var[MessageItem]) -> rx.Component:
                     rx.fragment(),
                     _action("pencil", "common.edit", ChatState.start_edit(msg.id), "edit"),
                 ),
-                _action("trash-2", "chat.message.delete", ChatState.delete_message(msg.id), "delete-msg"),
+                _action(
+                    "trash-2", "chat.message.delete", ChatState.delete_message(msg.id), "delete-msg"
+                ),
                 class_name="msg-actions",
             ),
             class_name="msg-body",
@@ -113,7 +141,9 @@ def _assistant(msg: rx.Var[MessageItem]) -> rx.Component:
             rx.box(rx.text(msg.time), rx.text(msg.model), class_name="msg-meta"),
             rx.box(
                 chat_markdown(msg.content, msg.id, live),
-                class_name=rx.cond(msg.status == "error", "bubble assistant error", "bubble assistant"),
+                class_name=rx.cond(
+                    msg.status == "error", "bubble assistant error", "bubble assistant"
+                ),
                 data_testid="assistant-bubble",
                 data_status=msg.status,
             ),
@@ -126,9 +156,19 @@ def _assistant(msg: rx.Var[MessageItem]) -> rx.Component:
                     rx.cond(
                         ChatState.is_streaming,
                         rx.fragment(),
-                        _action("refresh-cw", "chat.regenerate", ChatState.regenerate(msg.id), "regenerate"),
+                        _action(
+                            "refresh-cw",
+                            "chat.regenerate",
+                            ChatState.regenerate(msg.id),
+                            "regenerate",
+                        ),
                     ),
-                    _action("trash-2", "chat.message.delete", ChatState.delete_message(msg.id), "delete-msg"),
+                    _action(
+                        "trash-2",
+                        "chat.message.delete",
+                        ChatState.delete_message(msg.id),
+                        "delete-msg",
+                    ),
                     class_name="msg-actions",
                 ),
             ),

@@ -46,9 +46,16 @@ def toolbar(active: str) -> rx.Component:
                 rx.alert_dialog.title(t("nav.logout")),
                 rx.alert_dialog.description(t("nav.logout.confirm")),
                 rx.flex(
-                    rx.alert_dialog.cancel(rx.button(t("common.cancel"), variant="soft", color_scheme="gray")),
+                    rx.alert_dialog.cancel(
+                        rx.button(t("common.cancel"), variant="soft", color_scheme="gray")
+                    ),
                     rx.alert_dialog.action(
-                        rx.button(t("nav.logout"), color_scheme="red", on_click=AuthState.logout, id="logout-confirm")
+                        rx.button(
+                            t("nav.logout"),
+                            color_scheme="red",
+                            on_click=AuthState.logout,
+                            id="logout-confirm",
+                        )
                     ),
                     gap="3",
                     justify="end",

@@ -1,3 +1,5 @@
+# pyright: reportAttributeAccessIssue=false, reportReturnType=false
+# (Reflex resolves fields of Vars like `msg.content` at runtime; pyright cannot see them.)
 """The chat page: `/` (pick or start a conversation) and `/chat/[cid]`."""
 
 from __future__ import annotations
@@ -18,7 +20,14 @@ def _messages() -> rx.Component:
         rx.box(
             rx.cond(
                 ChatState.has_earlier,
-                rx.button(t("chat.load_earlier"), variant="soft", size="1", on_click=ChatState.load_earlier, class_name="load-earlier", id="load-earlier"),
+                rx.button(
+                    t("chat.load_earlier"),
+                    variant="soft",
+                    size="1",
+                    on_click=ChatState.load_earlier,
+                    class_name="load-earlier",
+                    id="load-earlier",
+                ),
             ),
             rx.foreach(ChatState.messages, message_bubble),
             class_name="message-inner",
@@ -49,12 +58,17 @@ def _dialog() -> rx.Component:
                     _messages(),
                     _welcome(),
                 ),
-                rx.cond(ChatState.notice != "", rx.box(ChatState.notice, class_name="notice", id="notice")),
+                rx.cond(
+                    ChatState.notice != "",
+                    rx.box(ChatState.notice, class_name="notice", id="notice"),
+                ),
                 composer(),
             ),
         ),
         # Clicked by the client when it notices it missed streamed text (see chat_markdown.jsx).
-        rx.el.button(id="chat-resync", on_click=ChatState.resync, style={"display": "none"}, type="button"),
+        rx.el.button(
+            id="chat-resync", on_click=ChatState.resync, style={"display": "none"}, type="button"
+        ),
         class_name="dialog",
     )
 

@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import time
+from typing import Any
 
 import reflex as rx
 
@@ -99,11 +100,11 @@ class ChatState(rx.State):
         now = utcnow()
         router = get_router()
         with session_scope() as session:
-            conv = store.get_conversation(
-                session, user_id=user_id, conversation_id=conversation_id
-            )
+            conv = store.get_conversation(session, user_id=user_id, conversation_id=conversation_id)
             if conv is None:
-                log.warning("user %s asked for conversation %s: not theirs", user_id, conversation_id)
+                log.warning(
+                    "user %s asked for conversation %s: not theirs", user_id, conversation_id
+                )
                 self._clear_current()
                 self.not_found = True
                 return
@@ -224,9 +225,7 @@ class ChatState(rx.State):
         if user_id is None:
             return
         with session_scope() as session:
-            conv = store.get_conversation(
-                session, user_id=user_id, conversation_id=conversation_id
-            )
+            conv = store.get_conversation(session, user_id=user_id, conversation_id=conversation_id)
             if conv is None:
                 log.warning("user %s tried to pin %s: not theirs", user_id, conversation_id)
                 return
@@ -330,7 +329,7 @@ class ChatState(rx.State):
         rows = rows[-PAGE_SIZE:]
         self.messages = [message_item(m, now=now, lang=lang) for m in rows] + self.messages
 
-    async def _begin(self, user_id: int, make_turn) -> rx.event.EventSpec | None:
+    async def _begin(self, user_id: int, make_turn) -> Any:
         """Runs a use case that opens an answer slot, then starts the answer and its follower."""
         if self.streaming_id >= 0:
             return None
@@ -381,9 +380,15 @@ class ChatState(rx.State):
         cid = self.current_id
         follow = await self._begin(
             user_id,
-            lambda s: conversations.send_message(s, user_id=user_id, conversation_id=cid, text=text),
+            lambda s: conversations.send_message(
+                s, user_id=user_id, conversation_id=cid, text=text
+            ),
         )
-        events: list = [rx.call_script(f"window.history.replaceState(null,'','/chat/{cid}')")] if created else []
+        events: list = (
+            [rx.call_script(f"window.history.replaceState(null,'','/chat/{cid}')")]
+            if created
+            else []
+        )
         if follow is not None:
             events.append(follow)
         return events
