@@ -1,7 +1,7 @@
 // Message rendering and the client side of streaming.
 //
 // window.chatStream keeps the text of answers being streamed. The server sends only new text
-// (append(id, offset, text), offset in code points), batched; a gap (missed updates while the
+// (cs.a(id, offset, text), offset in code points; cs.r resets, cs.d ends), batched; a gap (missed updates while the
 // socket was down) asks the server for the whole text again (resync). ChatMarkdown renders a
 // message's markdown, from the store while it is live and from its `content` prop once stored.
 // Markdown is split into blocks outside code fences so only the last block re-renders per batch.
@@ -78,6 +78,8 @@ const store = {
 
 if (typeof window !== "undefined" && !window.chatStream) {
   window.chatStream = store;
+  // Short aliases the server calls for every streamed batch (bytes on the wire).
+  window.cs = { r: store.reset, a: store.append, d: store.done };
   installComposer();
   installAutoScroll();
 }

@@ -13,7 +13,6 @@ from chatapp.state.chat import ChatState
 startup()
 
 app = rx.App(
-    theme=rx.theme(accent_color="green", radius="medium", appearance="inherit"),
     stylesheets=["/chat.css"],
     head_components=[rx.el.meta(name="viewport", content="width=device-width, initial-scale=1")],
     api_transformer=build_api(get_settings()),

@@ -9,6 +9,7 @@ import argparse
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from chatapp.config import load_settings
 from chatapp.errors import ConfigError
@@ -20,6 +21,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT") or 3000))
     args = parser.parse_args(argv)
     os.environ["PORT"] = str(args.port)
+    # Reflex's own bun download needs the internet; use the bun installed from npm (make setup).
+    os.environ.setdefault("REFLEX_USE_SYSTEM_BUN", "1")
+    os.environ.setdefault("REFLEX_TELEMETRY_ENABLED", "false")
+    tools = Path(__file__).resolve().parent.parent / ".tools" / "node_modules" / ".bin"
+    if tools.is_dir():
+        os.environ["PATH"] = f"{tools}:{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"
     try:
         settings = load_settings()
     except ConfigError as exc:

@@ -39,8 +39,10 @@ PAGE_SIZE = 50
 
 
 def _js_call(name: str, *args: object) -> rx.event.EventSpec:
-    payload = ",".join(json.dumps(a, ensure_ascii=False) for a in args)
-    return rx.call_script(f"window.chatStream&&window.chatStream.{name}({payload})")
+    """Calls `window.cs.<name>(...)` (the stream store in chat_markdown.jsx). The names are short
+    on purpose: this string is most of the framing cost of every streamed batch."""
+    payload = ",".join(json.dumps(a, ensure_ascii=False, separators=(",", ":")) for a in args)
+    return rx.call_script(f"window.cs&&cs.{name}({payload})")
 
 
 class ChatState(rx.State):
@@ -511,10 +513,10 @@ class ChatState(rx.State):
             if stop and job is not None:
                 job.cancel()
             if resync:
-                yield _js_call("reset", message_id, text)
+                yield _js_call("r", message_id, text)
                 sent = len(text)
             elif len(text) > sent:
-                yield _js_call("append", message_id, sent, text[sent:])
+                yield _js_call("a", message_id, sent, text[sent:])
                 sent = len(text)
             if finished:
                 break
@@ -525,7 +527,7 @@ class ChatState(rx.State):
                 if self.current_id:
                     await self._load_conversation(user_id, self.current_id)
                 await self._refresh_list(user_id)
-        yield _js_call("done", message_id)
+        yield _js_call("d", message_id)
 
 
 def _read_checkpoint(user_id: int, message_id: int) -> tuple[str, bool]:
