@@ -34,20 +34,45 @@ function emit() {
   else setTimeout(run, 0);
 }
 
-function requestResync() {
-  const button = document.getElementById("chat-resync");
-  if (button) button.click();
+// Ask the server for the whole text again: after a gap, or when a live answer has been silent
+// for a while (the socket dropped, or the instance streaming it died).
+function requestResync(id) {
+  const form = document.getElementById("chat-resync");
+  const have = document.getElementById("chat-resync-have");
+  if (!form || !have) return;
+  const s = id === undefined ? null : streams.get(id);
+  have.value = String(s ? s.n : 0);
+  form.requestSubmit();
+}
+const lastHeard = new Map();
+const SILENCE_MS = 4000;
+if (typeof window !== "undefined") {
+  setInterval(() => {
+    const live = document.querySelectorAll('[data-live-stream="true"]');
+    const now = Date.now();
+    live.forEach((el) => {
+      const id = Number(el.dataset.streamId);
+      const heard = lastHeard.get(id) ?? 0;
+      if (!heard) lastHeard.set(id, now);
+      else if (now - heard > SILENCE_MS) {
+        lastHeard.set(id, now);
+        requestResync(id);
+      }
+    });
+  }, 1000);
 }
 
 const store = {
   reset(id, text) {
+    lastHeard.set(id, Date.now());
     streams.set(id, { text, n: cpLen(text) });
     emit();
   },
   append(id, offset, chunk) {
+    lastHeard.set(id, Date.now());
     let s = streams.get(id);
     if (!s) {
-      if (offset !== 0) return requestResync();
+      if (offset !== 0) return requestResync(id);
       s = { text: "", n: 0 };
     }
     if (offset === s.n) {
@@ -55,7 +80,7 @@ const store = {
     } else if (offset < s.n) {
       s = { text: Array.from(s.text).slice(0, offset).join("") + chunk, n: offset + cpLen(chunk) };
     } else {
-      return requestResync();
+      return requestResync(id);
     }
     streams.set(id, s);
     emit();
@@ -224,7 +249,7 @@ export function ChatMarkdown({ content, streamId, live }) {
   const blocks = useMemo(() => splitBlocks(normalizeMath(text)), [text]);
   if (live && !text) {
     return (
-      <span className="typing" aria-label="typing">
+      <span className="typing" aria-label="typing" data-live-stream="true" data-stream-id={streamId}>
         <i />
         <i />
         <i />
@@ -232,7 +257,7 @@ export function ChatMarkdown({ content, streamId, live }) {
     );
   }
   return (
-    <div className={live ? "md md-live" : "md"}>
+    <div className={live ? "md md-live" : "md"} data-live-stream={live ? "true" : "false"} data-stream-id={streamId}>
       {blocks.map((b, i) => (
         <Block key={i} md={b} />
       ))}

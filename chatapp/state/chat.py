@@ -36,6 +36,8 @@ STREAM_BATCH_S = 0.08
 # the checkpoints, which are written every second.
 REMOTE_POLL_S = 0.5
 PAGE_SIZE = 50
+# A follower that has not beaten for this long is gone (its process died or the task ended).
+FOLLOWER_DEAD_S = 2.0
 
 
 def _js_call(name: str, *args: object) -> rx.event.EventSpec:
@@ -72,6 +74,8 @@ class ChatState(rx.State):
     _stop_requested: bool = False
     _resync: bool = False
     _follower: int = 0
+    _follower_beat: float = 0.0
+    _sent: int = 0
 
     # ---- helpers -------------------------------------------------------------------------------
 
@@ -473,9 +477,21 @@ class ChatState(rx.State):
             self._stop_requested = True
 
     @rx.event
-    def resync(self):
-        """The browser missed part of the stream (reconnect): send the whole answer again."""
-        self._resync = True
+    def resync(self, form: dict):
+        """The browser saw a gap in the stream, or heard nothing for a while (socket drop, instance
+        restart). Sends the whole answer again, and restarts the follower if it died."""
+        if self.streaming_id < 0:
+            return None
+        try:
+            have = int(form.get("have", 0))
+        except (TypeError, ValueError):
+            have = 0
+        if time.time() - self._follower_beat > FOLLOWER_DEAD_S:
+            self._resync = True
+            return ChatState.follow(self.streaming_id)
+        if have < self._sent:
+            self._resync = True
+        return None
 
     # ---- streaming -----------------------------------------------------------------------------
 
@@ -508,6 +524,8 @@ class ChatState(rx.State):
             async with self:
                 if self._follower != me or self.streaming_id != message_id:
                     return  # a newer follower (reload) or another conversation took over
+                self._follower_beat = time.time()
+                self._sent = sent
                 stop, self._stop_requested = self._stop_requested, False
                 resync, self._resync = self._resync, False
             if stop and job is not None:

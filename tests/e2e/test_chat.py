@@ -48,7 +48,10 @@ def test_send_streams_persists_and_survives_reload(page, app, fake_llm):
     shot(page, "chat-streaming")
     wait_done(page)
     expect(last_answer(page)).to_contain_text("第119段")
-    assert fake_llm.requests[-1].json["messages"][-1] == {"role": "user", "content": "请写一段很长的文字"}
+    assert fake_llm.requests[-1].json["messages"][-1] == {
+        "role": "user",
+        "content": "请写一段很长的文字",
+    }
     assert fake_llm.requests[-1].json["stream"] is True
     shot(page, "chat-done")
     page.reload()
@@ -73,7 +76,9 @@ def test_stop_cancels_upstream_and_keeps_partial_answer(page, app, fake_llm):
 
 
 def test_regenerate_and_edit_resend(page, app, fake_llm):
-    fake_llm.queue(Reply(text="first answer"), Reply(text="second answer"), Reply(text="answer to edited"))
+    fake_llm.queue(
+        Reply(text="first answer"), Reply(text="second answer"), Reply(text="answer to edited")
+    )
     open_home(page, app)
     send(page, "original question")
     expect(last_answer(page)).to_have_text("first answer")
@@ -91,7 +96,9 @@ def test_regenerate_and_edit_resend(page, app, fake_llm):
     expect(last_answer(page)).to_have_text("answer to edited")
     expect(page.locator('[data-testid="user-bubble"]')).to_have_count(1)
     expect(page.locator('[data-testid="user-bubble"]').last).to_have_text("edited question")
-    assert fake_llm.requests[-1].json["messages"] == [{"role": "user", "content": "edited question"}]
+    assert fake_llm.requests[-1].json["messages"] == [
+        {"role": "user", "content": "edited question"}
+    ]
 
 
 def test_rename_pin_search_and_delete_conversation(page, app, fake_llm):
@@ -177,7 +184,9 @@ def test_upstream_error_is_explained_and_retry_works(page, app, fake_llm):
     fake_llm.queue(*[Reply(status=500)] * 3, Reply(text="recovered answer"))
     open_home(page, app)
     send(page, "trigger an error")
-    expect(page.locator('[data-testid="msg-error"]')).to_contain_text("模型服务出错了", timeout=20_000)
+    expect(page.locator('[data-testid="msg-error"]')).to_contain_text(
+        "模型服务出错了", timeout=20_000
+    )
     assert "Traceback" not in page.content()
     shot(page, "chat-error")
     page.locator('[data-testid="retry"]').click()
@@ -219,7 +228,9 @@ def test_unknown_conversation_shows_not_found(page, app):
 
 
 def test_phone_layout_shows_one_pane(browser, app, fake_llm):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, locale="zh-CN")
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, locale="zh-CN"
+    )
     page = context.new_page()
     page.goto(app.url + "/")
     expect(page.locator(".sidebar")).to_be_visible()
