@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 
 import pytest
@@ -59,10 +60,8 @@ def page(browser, app, fake_llm, request) -> Iterator[Page]:
     pg.set_default_timeout(15_000)
     yield pg
     ARTIFACTS.mkdir(exist_ok=True)
-    try:
+    with contextlib.suppress(Exception):
         pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}-final.png"))
-    except Exception:
-        pass
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
 

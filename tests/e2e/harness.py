@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -67,7 +68,7 @@ class AppServer:
     def start(self, timeout: float = 300) -> AppServer:
         """Starts the app and waits until it serves pages and answers /ping."""
         log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(  # noqa: S603
+        self.proc = subprocess.Popen(
             [sys.executable, "-m", "chatapp.serve", "--port", str(self.port), *self.extra_args],
             cwd=ROOT,
             env=self.env,
@@ -95,10 +96,8 @@ class AppServer:
         """Stops the app and everything it started."""
         if self.proc is None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, sig)
-        except ProcessLookupError:
-            pass
         try:
             self.proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
