@@ -105,8 +105,10 @@ def test_rename_pin_search_and_delete_conversation(page, app, fake_llm):
     open_home(page, app)
     send(page, "会话甲 unique-alpha")
     wait_done(page)
+    first_url = page.url
     page.locator("#new-chat").click()
-    expect(page).to_have_url(re.compile(r"/chat/[\w-]+$"))
+    expect(page).not_to_have_url(first_url)
+    expect(page.locator("#chat-title")).to_have_text("新的对话")
     send(page, "会话乙 unique-beta")
     wait_done(page)
     item = page.locator('[data-testid="conv-item"]', has_text="会话乙").first
