@@ -428,10 +428,10 @@ class ChatClient:
     ) -> AsyncGenerator[StreamEvent, None]:
         loop = asyncio.get_running_loop()
         started = loop.time()
-        request = self._http.build_request(
-            "POST", call.url, json=body, headers=call.headers, timeout=self._stream_timeout
-        )
         try:
+            request = self._http.build_request(
+                "POST", call.url, json=body, headers=call.headers, timeout=self._stream_timeout
+            )
             async with asyncio.timeout(self.first_byte_timeout):
                 response = await self._http.send(request, stream=True)
         except TimeoutError:
