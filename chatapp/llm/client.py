@@ -4,8 +4,8 @@ It streams chat completions (SSE, decoded by `sse.SSEDecoder`), and also does no
 chat, model listing, embeddings and image generation. Every failure is raised as a typed
 `LLMError` (see `errors.py`); safe failures are retried with exponential backoff and full jitter.
 
-Retry policy: connection errors, 429 and 5xx, and timeouts, but only while no answer text has
-been yielded (a retry after text would duplicate it). 400/401/403/404/422 are never retried.
+Retry policy: connection errors, 429 and 5xx, timeouts and streams cut short, but only while no
+answer text has been yielded (a retry after text would duplicate it). 400/401/403/404/422 are never retried.
 `Retry-After` / `retry-after-ms` are honoured up to `max_retry_wait` seconds.
 
 Deadlines of a stream: `connect_timeout` (TCP/TLS), `first_byte_timeout` (from sending the request
@@ -365,7 +365,11 @@ class ChatClient:
         if isinstance(exc, LLMRateLimitError):
             if exc.provider_code == "insufficient_quota":
                 return None  # an empty balance does not refill in seconds
-        elif not isinstance(exc, LLMConnectionError | LLMServerError | LLMTimeoutError):
+        elif not isinstance(
+            exc, LLMConnectionError | LLMServerError | LLMTimeoutError | LLMTruncatedError
+        ):
+            # Truncated is retryable here only because callers never retry once text was
+            # yielded: a stream cut before any text is a dropped connection in disguise.
             return None
         if exc.retry_after is not None:
             return min(exc.retry_after, self.max_retry_wait)
