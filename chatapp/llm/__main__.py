@@ -77,6 +77,15 @@ def _report(finish_reason: str | None, usage: object, ttft: float | None) -> Non
     print(f"finish_reason={finish_reason} usage={usage} ttft={ttft_text}", file=sys.stderr)
 
 
+async def _guarded(args: argparse.Namespace) -> int:
+    try:
+        return await run(args, os.environ)
+    except LLMError as exc:
+        # str(LLMError) is scrubbed of keys; one line, no traceback.
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit status."""
     args = _parser().parse_args(argv)
@@ -84,15 +93,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("error: give a prompt (or --models)", file=sys.stderr)
         return 2
     try:
-        return asyncio.run(run(args, os.environ))
-    except LLMError as exc:
-        # str(LLMError) is scrubbed of keys; one line, no traceback.
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
+        return asyncio.run(_guarded(args))
+    except KeyboardInterrupt:  # pragma: no cover - tested in a subprocess (test_cli.py)
         print("error: interrupted", file=sys.stderr)
         return 130
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # pragma: no cover - run by the subprocess tests
     sys.exit(main())

@@ -4,8 +4,9 @@ It streams chat completions (SSE, decoded by `sse.SSEDecoder`), and also does no
 chat, model listing, embeddings and image generation. Every failure is raised as a typed
 `LLMError` (see `errors.py`); safe failures are retried with exponential backoff and full jitter.
 
-Retry policy: connection errors, 429 and 5xx, timeouts and streams cut short, but only while no
-answer text has been yielded (a retry after text would duplicate it). 400/401/403/404/422 are never retried.
+Retry policy: connection errors, 429 and 5xx, timeouts and streams cut short, but only while
+no answer text has been yielded (a retry after text would duplicate it). 400/401/403/404/422
+are never retried.
 `Retry-After` / `retry-after-ms` are honoured up to `max_retry_wait` seconds.
 
 Deadlines of a stream: `connect_timeout` (TCP/TLS), `first_byte_timeout` (from sending the request
