@@ -6,6 +6,7 @@ import asyncio
 import email.utils
 import gzip
 import json
+import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -549,3 +550,12 @@ async def test_owned_http_client_is_closed() -> None:
     http = client._http
     await client.aclose()
     assert http.is_closed
+
+
+async def test_key_never_in_logs(make_client: MakeClient, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    echo = {"error": {"message": f"upstream said {KEY}", "type": "server_error"}}
+    rec = Recorder(httpx.Response(500, json=echo), sse_response(sse(delta("ok", "stop"))))
+    assert text_of(await collect(make_client(rec))) == "ok"
+    assert "retry 1/2" in caplog.text
+    assert KEY not in caplog.text

@@ -201,3 +201,32 @@ async def test_plain_text_error_and_server_without_key_check() -> None:
         async with httpx.AsyncClient() as http:
             response = await http.post(srv.base_url + "/chat/completions", content=b"{bad")
             assert response.json()["choices"][0]["message"]["content"] == "Hello from FakeOpenAI."
+
+
+async def test_fake_server_runs_as_its_own_process() -> None:
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    args = ["--port", str(port), "--chunks-per-s", "500", "--api-key", KEY]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes.openai_server", *args],
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    try:
+        async with ChatClient(f"http://127.0.0.1:{port}/v1", KEY, sleep=asyncio.sleep) as client:
+            for _ in range(100):
+                try:
+                    await client.list_models()
+                    break
+                except LLMConnectionError:
+                    await asyncio.sleep(0.1)
+            text, done = await stream_text(client)
+        assert text == "You said: hi" and done.finish_reason == "stop"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
