@@ -754,7 +754,8 @@ def _body_error(
         provider_code=code,
         provider_message=message,
         request_id=headers.get("x-request-id"),
-        retry_after=_retry_after(headers) if cls is LLMRateLimitError else None,
+        # 503s carry Retry-After too (maintenance, overload): honour it for any status.
+        retry_after=_retry_after(headers),
         partial_text=partial_text,
         secrets=secrets,
     )

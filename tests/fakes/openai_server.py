@@ -163,7 +163,9 @@ class FakeOpenAI:
                 Route("/v1/images/generations", self._images, methods=["POST"]),
             ]
         )
-        logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
+        error_log = logging.getLogger("uvicorn.error")
+        if not any(isinstance(f, _QuietDrops) for f in error_log.filters):
+            error_log.addFilter(_QuietDrops())
 
     # -- control ---------------------------------------------------------------------------
 

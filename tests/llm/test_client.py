@@ -559,3 +559,12 @@ async def test_key_never_in_logs(make_client: MakeClient, caplog: pytest.LogCapt
     assert text_of(await collect(make_client(rec))) == "ok"
     assert "retry 1/2" in caplog.text
     assert KEY not in caplog.text
+
+
+async def test_503_retry_after_is_honoured(make_client: MakeClient, sleeps: RecordingSleep) -> None:
+    rec = Recorder(
+        httpx.Response(503, text="maintenance", headers={"retry-after": "2"}),
+        sse_response(sse(delta("ok", "stop"))),
+    )
+    assert text_of(await collect(make_client(rec))) == "ok"
+    assert sleeps.delays == [2.0]

@@ -101,6 +101,7 @@ async def test_verdict_is_clean_for_retryable_faults(llmock: str) -> None:
     steps: list[tuple[str, dict[str, Any]]] = [
         ("one", {"type": "fail", "status": 500, "times": 2}),
         ("two", {"type": "fail", "status": 429, "retry_after": 0.3}),
+        ("503", {"type": "fail", "status": 503}),  # llmock adds Retry-After: 1
         ("three", {"type": "stream_fault", "kind": "disconnect", "after_chunks": 0}),
         ("four", {"type": "stream_fault", "kind": "truncate", "after_chunks": 0}),
         ("five", {"type": "stream_fault", "kind": "stall", "after_chunks": 0, "stall_seconds": 3}),
