@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chatapp.llm.sse import ServerSentEvent, SSEDecoder
 
@@ -99,3 +101,21 @@ def test_bom_stripped_once_and_incomplete_event_is_pending() -> None:
     assert decoder.feed(b"data: partial") == []
     assert decoder.has_pending
     assert decoder.feed(b"") == []
+
+
+_DATA = st.text(st.characters(blacklist_characters="\r\n\0", blacklist_categories=("Cs",)))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    events=st.lists(st.lists(_DATA, min_size=1, max_size=3), min_size=1, max_size=5),
+    eol=st.sampled_from(["\n", "\r", "\r\n"]),
+    cuts=st.lists(st.integers(min_value=0), max_size=8),
+)
+def test_any_events_any_chunking(events: list[list[str]], eol: str, cuts: list[int]) -> None:
+    body = "".join(
+        "".join(f"data: {line}{eol}" for line in lines) + eol for lines in events
+    ).encode()
+    points = sorted({c % (len(body) + 1) for c in cuts})
+    pieces = [body[a:b] for a, b in zip([0, *points], [*points, len(body)], strict=True)]
+    assert [e.data for e in decode(*pieces)] == ["\n".join(lines) for lines in events]
