@@ -163,7 +163,9 @@ class FakeOpenAI:
                 Route("/v1/images/generations", self._images, methods=["POST"]),
             ]
         )
-        logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
+        error_log = logging.getLogger("uvicorn.error")
+        if not any(isinstance(f, _QuietDrops) for f in error_log.filters):
+            error_log.addFilter(_QuietDrops())
 
     # -- control ---------------------------------------------------------------------------
 
@@ -295,7 +297,7 @@ class FakeOpenAI:
         with self._lock:
             reply = self._queue.popleft() if self._queue else self.default
         if reply.first_byte_delay_s:
-            await asyncio.sleep(reply.first_byte_delay_s)
+            await self._stall(reply.first_byte_delay_s)
         headers = {"x-request-id": rid, **reply.headers}
         if reply.status >= 400:
             return reply, body, _error_response(reply.status, reply.error, headers)
