@@ -6,7 +6,6 @@ kept and marked, "retry" works and the conversation stays usable.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -82,18 +81,47 @@ def scenario(url: str, *behaviors: dict[str, Any]) -> None:
 
 
 FAULTS = [
-    ("rate_limit", {"type": "fail", "status": 429, "retry_after": 0.2, "times": 3}, "请求太频繁", False),
+    (
+        "rate_limit",
+        {"type": "fail", "status": 429, "retry_after": 0.2, "times": 3},
+        "请求太频繁",
+        False,
+    ),
     ("server_500", {"type": "fail", "status": 500, "times": 3}, "模型服务出错了", False),
     ("server_503", {"type": "fail", "status": 503, "times": 3}, "模型服务出错了", False),
-    ("dropped", {"type": "stream_fault", "kind": "disconnect", "after_chunks": 3}, "连接中途断开了", True),
-    ("truncated", {"type": "stream_fault", "kind": "truncate", "after_chunks": 3}, "回答中途断开了", True),
-    ("stalled", {"type": "stream_fault", "kind": "stall", "after_chunks": 3, "stall_seconds": 8}, "长时间没有继续输出", True),
-    ("malformed", {"type": "stream_fault", "kind": "malformed", "after_chunks": 3}, "无法解析", True),
+    (
+        "dropped",
+        {"type": "stream_fault", "kind": "disconnect", "after_chunks": 3},
+        "连接中途断开了",
+        True,
+    ),
+    (
+        "truncated",
+        {"type": "stream_fault", "kind": "truncate", "after_chunks": 3},
+        "回答中途断开了",
+        True,
+    ),
+    (
+        "stalled",
+        {"type": "stream_fault", "kind": "stall", "after_chunks": 3, "stall_seconds": 8},
+        "长时间没有继续输出",
+        True,
+    ),
+    (
+        "malformed",
+        {"type": "stream_fault", "kind": "malformed", "after_chunks": 3},
+        "无法解析",
+        True,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("name", "behavior", "says", "partial"), FAULTS, ids=[f[0] for f in FAULTS])
-def test_fault_is_explained_partial_kept_and_retry_works(fpage, llmock_url, name, behavior, says, partial):
+@pytest.mark.parametrize(
+    ("name", "behavior", "says", "partial"), FAULTS, ids=[f[0] for f in FAULTS]
+)
+def test_fault_is_explained_partial_kept_and_retry_works(
+    fpage, llmock_url, name, behavior, says, partial
+):
     page = fpage
     scenario(llmock_url, behavior)
     page.locator("#composer-input").fill(f"fault {name}")
@@ -112,12 +140,16 @@ def test_fault_is_explained_partial_kept_and_retry_works(fpage, llmock_url, name
         assert page.locator('[data-testid="assistant-bubble"]').last.inner_text().strip() == kept
     page.locator('[data-testid="retry"]').click()
     expect(page.locator('[data-testid="msg-error"]')).to_have_count(0, timeout=30_000)
-    expect(page.locator('[data-testid="assistant-bubble"]').last).to_have_attribute("data-status", "done", timeout=30_000)
+    expect(page.locator('[data-testid="assistant-bubble"]').last).to_have_attribute(
+        "data-status", "done", timeout=30_000
+    )
     # Still usable: another message gets an answer.
     page.locator("#composer-input").fill("and now?")
     page.locator("#composer-input").press("Enter")
     expect(page.locator('[data-testid="assistant-bubble"]')).to_have_count(2)
-    expect(page.locator('[data-testid="assistant-bubble"]').last).to_have_attribute("data-status", "done", timeout=30_000)
+    expect(page.locator('[data-testid="assistant-bubble"]').last).to_have_attribute(
+        "data-status", "done", timeout=30_000
+    )
 
 
 def test_slow_first_token_shows_typing_then_answers(fpage, llmock_url):
@@ -126,5 +158,7 @@ def test_slow_first_token_shows_typing_then_answers(fpage, llmock_url):
     page.locator("#composer-input").fill("slow start")
     page.locator("#composer-input").press("Enter")
     expect(page.locator(".typing")).to_be_visible()
-    expect(page.locator('[data-testid="assistant-bubble"]').last).to_have_attribute("data-status", "done", timeout=30_000)
+    expect(page.locator('[data-testid="assistant-bubble"]').last).to_have_attribute(
+        "data-status", "done", timeout=30_000
+    )
     assert page.locator('[data-testid="assistant-bubble"]').last.inner_text().strip()
