@@ -1,4 +1,4 @@
-"""HTTP routes mounted on the Reflex app: the WeChat callback and the auth API.
+"""HTTP routes mounted on the Reflex app (same port): health, the WeChat callback and the auth API.
 
     GET  /api/v1/wx/portal/{appid}   WeChat URL verification → echostr (text/plain)
     POST /api/v1/wx/portal/{appid}   WeChat pushes → passive reply XML (or "success")
@@ -25,6 +25,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from chatapp import accounts, simulator, tokens
+from chatapp.api_health import add_health_routes
 from chatapp.config import Settings
 from chatapp.db import session_scope
 from chatapp.errors import AuthError, InvalidInput
@@ -97,6 +98,7 @@ def build_api(
         clock: epoch seconds for the callback's timestamp check (tests replay stale pushes).
     """
     app = FastAPI(title="chatapp api", docs_url=None, redoc_url=None, openapi_url=None)
+    add_health_routes(app, settings)
     handler = CallbackHandler(settings, clock=clock)
     login_guard = guard or get_guard(settings)
 

@@ -50,3 +50,50 @@ class AuthError(ChatappError):
     def __init__(self, reason: str = "unauthenticated") -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+_USER_TEXT: dict[str, tuple[str, str]] = {
+    # code: (中文, English)
+    "timeout": ("模型响应超时，请稍后重试。", "The model took too long to answer. Please retry."),
+    "connection": (
+        "无法连接到模型服务，请检查网络或服务地址。",
+        "Could not reach the model service.",
+    ),
+    "auth": ("模型服务拒绝了 API Key，请检查密钥设置。", "The model service rejected the API key."),
+    "rate_limit": (
+        "请求太频繁，模型服务限流了，请稍后重试。",
+        "Rate limited by the model service; retry shortly.",
+    ),
+    "bad_request": ("模型服务拒绝了这个请求。", "The model service refused this request."),
+    "context_length": (
+        "对话太长，超出了模型的上下文长度。请清除上下文或减少上下文消息数。",
+        "The conversation is too long for the model. Clear the context or lower the window.",
+    ),
+    "server": ("模型服务出错了，请稍后重试。", "The model service failed. Please retry."),
+    "truncated": (
+        "回答中途断开了，已保留收到的部分。",
+        "The answer was cut off; what arrived is kept.",
+    ),
+    "malformed": (
+        "模型服务返回了无法解析的数据。",
+        "The model service sent data we could not read.",
+    ),
+    "stopped": ("已停止生成。", "Stopped."),
+    "interrupted": (
+        "服务重启，回答被中断，已保留到最后的检查点。",
+        "Interrupted by a server restart.",
+    ),
+    "empty_message": ("消息不能为空。", "The message is empty."),
+    "message_too_long": ("消息太长了。", "The message is too long."),
+    "not_found": ("对话不存在或已被删除。", "This conversation does not exist."),
+    "internal": ("出错了，请稍后重试。", "Something went wrong. Please retry."),
+}
+
+
+def user_message(code: str | None, lang: str = "zh") -> str:
+    """The text a user reads for an error code (from `LLMError.kind` or our own errors).
+
+    The only place error text is made: raw exception text never reaches the chat.
+    """
+    zh, en = _USER_TEXT.get(code or "internal", _USER_TEXT["internal"])
+    return en if lang == "en" else zh

@@ -1,6 +1,7 @@
 """sqlmodel tables. Everything a user owns carries `user_id`; every query filters by it (see store).
 
-Timestamps are naive UTC (`utcnow()`), the same on SQLite and PostgreSQL.
+Timestamps are timezone-aware UTC (`utcnow()`); sqlmodel stores them as UTC on SQLite and PostgreSQL
+and refuses naive ones.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
-    """Now, as naive UTC (what we store)."""
-    return datetime.now(UTC).replace(tzinfo=None)
+    """Now, as aware UTC (what we store)."""
+    return datetime.now(UTC)
 
 
 def new_id() -> str:

@@ -17,7 +17,7 @@ import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import jwt
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -198,10 +198,10 @@ def revoke_all_sessions(session: Session, *, user_id: int, now: datetime | None 
 
 
 def _epoch(moment: datetime) -> float:
-    return (moment - datetime(1970, 1, 1)).total_seconds()
+    return moment.timestamp()
 
 
 def _from_epoch(value: object) -> datetime:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError("timestamp claim must be a number")
-    return datetime(1970, 1, 1) + timedelta(seconds=float(value))
+    return datetime.fromtimestamp(float(value), UTC)

@@ -141,8 +141,8 @@ class CallbackHandler:
             )
 
     def now(self) -> datetime:
-        """The injected clock as naive UTC (how rows store time)."""
-        return datetime.fromtimestamp(self.clock(), UTC).replace(tzinfo=None)
+        """The injected clock as aware UTC (how rows store time)."""
+        return datetime.fromtimestamp(self.clock(), UTC)
 
     def check_request(self, *, appid: str, params: Mapping[str, str]) -> None:
         """Checks the path's appid and the URL signature (every request, every mode).

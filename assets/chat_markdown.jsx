@@ -1,0 +1,328 @@
+// Message rendering and the client side of streaming.
+//
+// window.chatStream keeps the text of answers being streamed. The server sends only new text
+// (cs.a(id, offset, text), offset in code points; cs.r resets, cs.d ends), batched; a gap (missed updates while the
+// socket was down) asks the server for the whole text again (resync). ChatMarkdown renders a
+// message's markdown, from the store while it is live and from its `content` prop once stored.
+// Markdown is split into blocks outside code fences so only the last block re-renders per batch.
+import React, { memo, useCallback, useMemo, useState, useSyncExternalStore } from "react";
+import ReactMarkdown from "react-markdown";
+import remarkGfm from "remark-gfm";
+import remarkMath from "remark-math";
+import rehypeKatex from "rehype-katex";
+import "katex/dist/katex.min.css";
+import { Prism as SyntaxHighlighter } from "react-syntax-highlighter";
+import { oneLight } from "react-syntax-highlighter/dist/esm/styles/prism";
+
+const streams = new Map();
+const listeners = new Set();
+let scheduled = false;
+const cpLen = (s) => {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+};
+
+function emit() {
+  if (scheduled) return;
+  scheduled = true;
+  const run = () => {
+    scheduled = false;
+    listeners.forEach((fn) => fn());
+  };
+  if (typeof requestAnimationFrame === "function" && !document.hidden) requestAnimationFrame(run);
+  else setTimeout(run, 0);
+}
+
+// Ask the server for the whole text again: after a gap, or when a live answer has been silent
+// for a while (the socket dropped, or the instance streaming it died).
+function requestResync(id) {
+  const form = document.getElementById("chat-resync");
+  const have = document.getElementById("chat-resync-have");
+  if (!form || !have) return;
+  const s = id === undefined ? null : streams.get(id);
+  have.value = String(s ? s.n : 0);
+  form.requestSubmit();
+}
+const lastHeard = new Map();
+const SILENCE_MS = 4000;
+if (typeof window !== "undefined") {
+  setInterval(() => {
+    const live = document.querySelectorAll('[data-live-stream="true"]');
+    const now = Date.now();
+    live.forEach((el) => {
+      const id = Number(el.dataset.streamId);
+      const heard = lastHeard.get(id) ?? 0;
+      if (!heard) lastHeard.set(id, now);
+      else if (now - heard > SILENCE_MS) {
+        lastHeard.set(id, now);
+        requestResync(id);
+      }
+    });
+  }, 1000);
+}
+
+const store = {
+  reset(id, text) {
+    lastHeard.set(id, Date.now());
+    streams.set(id, { text, n: cpLen(text) });
+    emit();
+  },
+  append(id, offset, chunk) {
+    lastHeard.set(id, Date.now());
+    let s = streams.get(id);
+    if (!s) {
+      if (offset !== 0) return requestResync(id);
+      s = { text: "", n: 0 };
+    }
+    if (offset === s.n) {
+      s = { text: s.text + chunk, n: s.n + cpLen(chunk) };
+    } else if (offset < s.n) {
+      s = { text: Array.from(s.text).slice(0, offset).join("") + chunk, n: offset + cpLen(chunk) };
+    } else {
+      return requestResync(id);
+    }
+    streams.set(id, s);
+    emit();
+  },
+  done(id) {
+    setTimeout(() => {
+      streams.delete(id);
+      emit();
+    }, 0);
+  },
+  text(id) {
+    const s = streams.get(id);
+    return s ? s.text : null;
+  },
+  length(id) {
+    const s = streams.get(id);
+    return s ? s.text.length : 0;
+  },
+};
+
+if (typeof window !== "undefined" && !window.chatStream) {
+  window.chatStream = store;
+  // Short aliases the server calls for every streamed batch (bytes on the wire).
+  window.cs = { r: store.reset, a: store.append, d: store.done };
+  installComposer();
+  installAutoScroll();
+}
+
+function subscribe(fn) {
+  listeners.add(fn);
+  return () => listeners.delete(fn);
+}
+
+// Models write \( \) and \[ \]; remark-math understands $ and $$. Convert outside code only.
+export function normalizeMath(md) {
+  const parts = md.split(/(```[\s\S]*?(?:```|$)|`[^`\n]*`)/g);
+  return parts
+    .map((p, i) =>
+      i % 2
+        ? p
+        : p
+            .replace(/\\\[([\s\S]+?)\\\]/g, (_, m) => `\n$$\n${m.trim()}\n$$\n`)
+            .replace(/\\\(([\s\S]+?)\\\)/g, (_, m) => `$${m.trim()}$`),
+    )
+    .join("");
+}
+
+// Split into top-level blocks at blank lines that are not inside a code fence or $$ block.
+export function splitBlocks(md) {
+  const lines = md.split("\n");
+  const blocks = [];
+  let cur = [];
+  let fence = null;
+  let math = false;
+  for (const line of lines) {
+    const t = line.trim();
+    const m = t.match(/^(`{3,}|~{3,})/);
+    if (m) {
+      if (!fence) fence = m[1];
+      else if (t.startsWith(fence)) fence = null;
+    } else if (!fence && t === "$$") {
+      math = !math;
+    }
+    if (!fence && !math && t === "" && cur.length) {
+      blocks.push(cur.join("\n"));
+      cur = [];
+    } else {
+      cur.push(line);
+    }
+  }
+  if (cur.length) blocks.push(cur.join("\n"));
+  return blocks;
+}
+
+function copyText(text) {
+  if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
+  const area = document.createElement("textarea");
+  area.value = text;
+  area.style.position = "fixed";
+  area.style.opacity = "0";
+  document.body.appendChild(area);
+  area.select();
+  try {
+    document.execCommand("copy");
+  } finally {
+    document.body.removeChild(area);
+  }
+  return Promise.resolve();
+}
+if (typeof window !== "undefined") window.chatCopy = copyText;
+
+function CodeBlock({ language, value }) {
+  const [copied, setCopied] = useState(false);
+  const onCopy = useCallback(() => {
+    copyText(value).then(() => {
+      setCopied(true);
+      setTimeout(() => setCopied(false), 1500);
+    });
+  }, [value]);
+  return (
+    <div className="code-block">
+      <div className="code-head">
+        <span className="code-lang">{language || "text"}</span>
+        <button type="button" className="code-copy" onClick={onCopy} aria-label="copy code">
+          {copied ? "✓ 已复制 Copied" : "复制 Copy"}
+        </button>
+      </div>
+      <SyntaxHighlighter
+        language={language || "text"}
+        style={oneLight}
+        customStyle={{ margin: 0, borderRadius: "0 0 8px 8px", fontSize: "0.85em" }}
+        wrapLongLines={false}
+      >
+        {value}
+      </SyntaxHighlighter>
+    </div>
+  );
+}
+
+const components = {
+  code({ className, children, node, ...rest }) {
+    const match = /language-([\w+#.-]+)/.exec(className || "");
+    const value = String(children ?? "").replace(/\n$/, "");
+    const isBlock = match || value.includes("\n");
+    if (!isBlock) return <code className="inline-code" {...rest}>{children}</code>;
+    return <CodeBlock language={match ? match[1] : ""} value={value} />;
+  },
+  pre({ children }) {
+    return <>{children}</>;
+  },
+  a({ href, children }) {
+    return (
+      <a href={href} target="_blank" rel="noopener noreferrer nofollow">
+        {children}
+      </a>
+    );
+  },
+  table({ children }) {
+    return (
+      <div className="table-wrap">
+        <table>{children}</table>
+      </div>
+    );
+  },
+};
+
+const Block = memo(function Block({ md }) {
+  return (
+    <ReactMarkdown
+      remarkPlugins={[remarkGfm, [remarkMath, { singleDollarTextMath: true }]]}
+      rehypePlugins={[[rehypeKatex, { throwOnError: false, strict: "ignore" }]]}
+      components={components}
+    >
+      {md}
+    </ReactMarkdown>
+  );
+});
+
+export function ChatMarkdown({ content, streamId, live }) {
+  const streamed = useSyncExternalStore(
+    subscribe,
+    () => (live ? store.text(streamId) : null),
+    () => null,
+  );
+  const text = live && streamed !== null ? streamed : content || "";
+  const blocks = useMemo(() => splitBlocks(normalizeMath(text)), [text]);
+  if (live && !text) {
+    return (
+      <span className="typing" aria-label="typing" data-live-stream="true" data-stream-id={streamId}>
+        <i />
+        <i />
+        <i />
+      </span>
+    );
+  }
+  return (
+    <div className={live ? "md md-live" : "md"} data-live-stream={live ? "true" : "false"} data-stream-id={streamId}>
+      {blocks.map((b, i) => (
+        <Block key={i} md={b} />
+      ))}
+      {live ? <span className="caret" /> : null}
+    </div>
+  );
+}
+
+// Enter sends (Shift+Enter newline), or Ctrl+Enter sends when the user prefers; never while an
+// IME is composing Chinese text. The send button is enabled only when there is text.
+function installComposer() {
+  const sync = (area) => {
+    const button = document.getElementById("composer-send");
+    if (button && area) button.disabled = !area.value.trim();
+  };
+  document.addEventListener("input", (e) => {
+    if (e.target && e.target.id === "composer-input") sync(e.target);
+  });
+  document.addEventListener("keydown", (e) => {
+    const area = e.target;
+    if (!area || (area.id !== "composer-input" && area.id !== "edit-input")) return;
+    if (e.key !== "Enter" || e.isComposing || e.keyCode === 229) return;
+    const ctrlMode = (area.dataset.sendkey || "enter") === "ctrl";
+    const mod = e.ctrlKey || e.metaKey;
+    const send = ctrlMode ? mod : !e.shiftKey && !mod && !e.altKey;
+    if (!send) return;
+    e.preventDefault();
+    if (!area.value.trim()) return;
+    const button = document.getElementById(area.id === "composer-input" ? "composer-send" : "edit-save");
+    if (button && button.dataset.busy === "true") return;
+    area.form && area.form.requestSubmit();
+  });
+  document.addEventListener("submit", (e) => {
+    if (e.target && e.target.id === "composer-form") {
+      setTimeout(() => sync(document.getElementById("composer-input")), 0);
+    }
+  });
+}
+
+// Keep the newest text in view while streaming, unless the user scrolled up to read.
+function installAutoScroll() {
+  let stick = true;
+  document.addEventListener(
+    "scroll",
+    (e) => {
+      const el = e.target;
+      if (el && el.id === "message-scroll") {
+        stick = el.scrollHeight - el.scrollTop - el.clientHeight < 80;
+      }
+    },
+    true,
+  );
+  const observer = new MutationObserver(() => {
+    const area = document.getElementById("composer-input");
+    const button = document.getElementById("composer-send");
+    if (area && button) button.disabled = !area.value.trim();
+    const el = document.getElementById("message-scroll");
+    if (el && stick) el.scrollTop = el.scrollHeight;
+  });
+  const start = () => observer.observe(document.body, { childList: true, subtree: true, characterData: true });
+  if (document.body) start();
+  else window.addEventListener("DOMContentLoaded", start);
+  window.chatScrollBottom = () => {
+    stick = true;
+    const el = document.getElementById("message-scroll");
+    if (el) el.scrollTop = el.scrollHeight;
+  };
+}

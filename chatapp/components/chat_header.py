@@ -1,0 +1,141 @@
+# pyright: reportAttributeAccessIssue=false, reportReturnType=false
+# (Reflex resolves fields of Vars like `msg.content` at runtime; pyright cannot see them.)
+"""The dialog header: back (phones), title, demo badge, model picker and the chat settings panel."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from chatapp.components.text import t
+from chatapp.state.chat import ChatState
+
+
+def _field(label_key: str, control: rx.Component) -> rx.Component:
+    return rx.box(rx.text(t(label_key), size="1", color_scheme="gray"), control, width="100%")
+
+
+def settings_panel() -> rx.Component:
+    """Per-conversation model parameters; changes apply to the next message."""
+    return rx.popover.root(
+        rx.popover.trigger(
+            rx.icon_button(
+                rx.icon("sliders-horizontal", size=16),
+                variant="ghost",
+                color_scheme="gray",
+                aria_label=t("chat.settings"),
+                id="chat-settings",
+            ),
+        ),
+        rx.popover.content(
+            rx.form(
+                rx.vstack(
+                    rx.text(t("chat.settings"), weight="medium"),
+                    _field(
+                        "chat.model",
+                        rx.el.select(
+                            rx.foreach(ChatState.models, lambda m: rx.el.option(m, value=m)),
+                            name="model",
+                            default_value=ChatState.current_model,
+                            key=ChatState.current_id + ChatState.current_model,
+                            class_name="rt-reset",
+                            style={"width": "100%", "padding": "4px"},
+                        ),
+                    ),
+                    _field(
+                        "chat.temperature",
+                        rx.input(
+                            name="temperature",
+                            type="number",
+                            step="0.1",
+                            min="0",
+                            max="2",
+                            default_value=ChatState.current_temperature.to_string(),
+                            key=ChatState.current_id + "t",
+                        ),
+                    ),
+                    _field(
+                        "chat.top_p",
+                        rx.input(
+                            name="top_p",
+                            type="number",
+                            step="0.05",
+                            min="0",
+                            max="1",
+                            default_value=ChatState.current_top_p.to_string(),
+                            key=ChatState.current_id + "p",
+                        ),
+                    ),
+                    _field(
+                        "chat.max_tokens",
+                        rx.input(
+                            name="max_tokens",
+                            type="number",
+                            min="0",
+                            default_value=ChatState.current_max_tokens.to_string(),
+                            key=ChatState.current_id + "m",
+                        ),
+                    ),
+                    _field(
+                        "chat.context_window",
+                        rx.input(
+                            name="context_window",
+                            type="number",
+                            min="1",
+                            max="200",
+                            default_value=ChatState.current_context_window.to_string(),
+                            key=ChatState.current_id + "w",
+                        ),
+                    ),
+                    _field(
+                        "chat.token_budget",
+                        rx.input(
+                            name="token_budget",
+                            type="number",
+                            min="256",
+                            default_value=ChatState.current_token_budget.to_string(),
+                            key=ChatState.current_id + "b",
+                        ),
+                    ),
+                    rx.popover.close(
+                        rx.button(
+                            t("common.save"),
+                            type="submit",
+                            size="2",
+                            color_scheme="green",
+                            width="100%",
+                            id="chat-settings-save",
+                        )
+                    ),
+                    spacing="2",
+                ),
+                on_submit=ChatState.update_settings,
+            ),
+            width="260px",
+        ),
+    )
+
+
+def chat_header() -> rx.Component:
+    """Header of the open conversation."""
+    return rx.box(
+        rx.link(
+            rx.icon("chevron-left", size=22),
+            href="/",
+            class_name="mobile-back",
+            aria_label=t("nav.back"),
+        ),
+        rx.text(ChatState.current_title, class_name="title", id="chat-title"),
+        rx.cond(
+            ChatState.demo, rx.box(t("chat.demo_badge"), class_name="demo-badge", id="demo-badge")
+        ),
+        rx.select(
+            ChatState.models,
+            value=ChatState.current_model,
+            on_change=ChatState.set_model,
+            size="1",
+            variant="soft",
+            id="model-picker",
+        ),
+        settings_panel(),
+        class_name="dialog-head",
+    )

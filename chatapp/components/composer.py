@@ -1,0 +1,76 @@
+"""The composer: multi-line input, Enter to send (configurable), Stop while an answer streams.
+
+Key handling lives in assets/chat_markdown.jsx (client-side, IME-safe), so typing sends no events.
+"""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from chatapp.components.text import t
+from chatapp.state.chat import ChatState
+
+
+def composer(send_key: rx.Var[str] | str = "enter") -> rx.Component:
+    """The input box at the bottom of the dialog pane."""
+    ctrl = send_key == "ctrl"
+    return rx.box(
+        rx.form(
+            rx.box(
+                rx.tooltip(
+                    rx.icon_button(
+                        rx.icon("brush-cleaning", size=16),
+                        type="button",
+                        variant="ghost",
+                        color_scheme="gray",
+                        size="1",
+                        on_click=ChatState.clear_context,
+                        disabled=ChatState.is_streaming | (ChatState.current_id == ""),
+                        aria_label=t("chat.clear_context"),
+                        id="clear-context",
+                    ),
+                    content=t("chat.clear_context"),
+                ),
+                class_name="composer-tools",
+            ),
+            rx.el.textarea(
+                name="text",
+                id="composer-input",
+                placeholder=rx.cond(
+                    ctrl, t("chat.composer.placeholder_ctrl"), t("chat.composer.placeholder")
+                ),
+                data_sendkey=rx.cond(ctrl, "ctrl", "enter"),
+                auto_focus=True,
+                max_length=32000,
+            ),
+            rx.box(
+                rx.cond(
+                    ChatState.demo,
+                    rx.text(t("chat.demo_notice"), class_name="composer-hint"),
+                    rx.box(class_name="composer-hint"),
+                ),
+                rx.cond(
+                    ChatState.is_streaming,
+                    rx.el.button(
+                        t("chat.stop"),
+                        type="button",
+                        class_name="stop-btn",
+                        on_click=ChatState.stop,
+                        id="stop-button",
+                    ),
+                    rx.el.button(
+                        t("chat.send"),
+                        type="submit",
+                        class_name="send-btn",
+                        id="composer-send",
+                        disabled=True,
+                    ),
+                ),
+                class_name="composer-foot",
+            ),
+            on_submit=ChatState.send,
+            reset_on_submit=True,
+            id="composer-form",
+        ),
+        class_name="composer",
+    )

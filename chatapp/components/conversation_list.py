@@ -1,0 +1,153 @@
+# pyright: reportAttributeAccessIssue=false, reportReturnType=false
+# (Reflex resolves fields of Vars like `msg.content` at runtime; pyright cannot see them.)
+"""The conversation list: search, new chat, and one row per conversation (pin / rename / delete)."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from chatapp.components.text import t
+from chatapp.state.chat import ChatState
+from chatapp.views import ConversationItem
+
+
+def _rename_box(conv: rx.Var[ConversationItem]) -> rx.Component:
+    return rx.form(
+        rx.input(
+            name="title",
+            default_value=conv.title,
+            auto_focus=True,
+            max_length=100,
+            size="1",
+            on_blur=ChatState.cancel_rename,
+            id="rename-input",
+        ),
+        rx.el.input(type="hidden", name="conversation_id", value=conv.id),
+        on_submit=ChatState.rename,
+        reset_on_submit=False,
+        width="100%",
+    )
+
+
+def _menu(conv: rx.Var[ConversationItem]) -> rx.Component:
+    return rx.dropdown_menu.root(
+        rx.dropdown_menu.trigger(
+            rx.icon_button(
+                rx.icon("ellipsis", size=14),
+                size="1",
+                variant="ghost",
+                color_scheme="gray",
+                class_name="menu",
+                aria_label="menu",
+                on_click=rx.stop_propagation,
+            ),
+        ),
+        rx.dropdown_menu.content(
+            rx.dropdown_menu.item(
+                rx.cond(conv.pinned, t("chat.unpin"), t("chat.pin")),
+                on_click=ChatState.toggle_pin(conv.id),
+            ),
+            rx.dropdown_menu.item(t("chat.rename"), on_click=ChatState.start_rename(conv.id)),
+            rx.dropdown_menu.separator(),
+            rx.dropdown_menu.item(
+                t("chat.delete"), color="red", on_click=ChatState.ask_delete(conv.id)
+            ),
+            size="1",
+        ),
+    )
+
+
+def _row(conv: rx.Var[ConversationItem]) -> rx.Component:
+    active = conv.id == ChatState.current_id
+    return rx.cond(
+        ChatState.renaming_id == conv.id,
+        rx.box(_rename_box(conv), class_name="conv-item active"),
+        rx.link(
+            rx.box(
+                rx.cond(conv.pinned, rx.icon("pin", size=12, color="var(--muted)")),
+                rx.text(conv.title, class_name="title"),
+                rx.text(conv.time, class_name="time"),
+                _menu(conv),
+                class_name="row1",
+            ),
+            rx.text(conv.preview, class_name="preview"),
+            href="/chat/" + conv.id,
+            class_name=rx.cond(
+                active, "conv-item active", rx.cond(conv.pinned, "conv-item pinned", "conv-item")
+            ),
+            underline="none",
+            data_testid="conv-item",
+        ),
+    )
+
+
+def delete_dialog() -> rx.Component:
+    """The one confirmation dialog for deleting a conversation."""
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(t("chat.delete")),
+            rx.alert_dialog.description(t("chat.delete.confirm")),
+            rx.flex(
+                rx.button(
+                    t("common.cancel"),
+                    variant="soft",
+                    color_scheme="gray",
+                    on_click=ChatState.cancel_delete,
+                ),
+                rx.button(
+                    t("common.delete"),
+                    color_scheme="red",
+                    on_click=ChatState.confirm_delete,
+                    id="delete-confirm",
+                ),
+                gap="3",
+                justify="end",
+                margin_top="16px",
+            ),
+            max_width="380px",
+        ),
+        open=ChatState.confirm_delete_id != "",
+    )
+
+
+def conversation_list() -> rx.Component:
+    """The middle pane."""
+    return rx.box(
+        rx.box(
+            rx.input(
+                rx.input.slot(rx.icon("search", size=14)),
+                placeholder=t("chat.search"),
+                on_change=ChatState.search.debounce(300),
+                class_name="search",
+                size="2",
+                id="conv-search",
+            ),
+            rx.tooltip(
+                rx.icon_button(
+                    rx.icon("plus", size=18),
+                    on_click=ChatState.new_conversation,
+                    variant="soft",
+                    color_scheme="gray",
+                    aria_label=t("chat.new"),
+                    id="new-chat",
+                ),
+                content=t("chat.new"),
+            ),
+            class_name="sidebar-head",
+        ),
+        rx.box(
+            rx.foreach(ChatState.conversations, _row),
+            rx.cond(
+                ChatState.conversations.length() == 0,
+                rx.box(
+                    rx.cond(
+                        ChatState.search_query != "", t("chat.no_results"), t("chat.empty_list")
+                    ),
+                    class_name="conv-empty",
+                ),
+            ),
+            class_name="conv-list",
+        ),
+        delete_dialog(),
+        class_name="sidebar",
+    )

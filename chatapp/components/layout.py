@@ -1,0 +1,19 @@
+"""The three-pane shell every signed-in page uses: toolbar | list | main pane."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from chatapp.components.toolbar import toolbar
+
+
+def shell(
+    active: str, middle: rx.Component | None, main: rx.Component, *, has_detail=False
+) -> rx.Component:
+    """Lays out the panes; on phones only the list or the detail shows (`has_detail`)."""
+    return rx.box(
+        toolbar(active),
+        *([middle] if middle is not None else []),
+        main,
+        class_name=rx.cond(has_detail, "app-shell has-conv", "app-shell no-conv"),
+    )

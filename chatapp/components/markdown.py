@@ -1,0 +1,34 @@
+"""`chat_markdown`: a message's markdown (GFM tables, code with copy, KaTeX), live while streaming.
+
+The React side is assets/chat_markdown.jsx; it also holds `window.chatStream`, the client buffer the
+server appends new text to. Raw HTML in messages is never rendered (no rehype-raw) and react-markdown
+drops `javascript:` links, so message content cannot run script.
+"""
+
+from __future__ import annotations
+
+import reflex as rx
+
+
+class ChatMarkdown(rx.Component):
+    """Wraps the local ChatMarkdown React component."""
+
+    library = "$/public/chat_markdown.jsx"
+    tag = "ChatMarkdown"
+    lib_dependencies: list[str] = [
+        "react-markdown@10.1.0",
+        "remark-gfm@4.0.1",
+        "remark-math@6.0.0",
+        "rehype-katex@7.0.1",
+        "katex@0.16.22",
+        "react-syntax-highlighter@16.1.2",
+    ]
+
+    content: rx.Var[str]
+    stream_id: rx.Var[int]
+    live: rx.Var[bool]
+
+
+def chat_markdown(content, stream_id=-1, live=False) -> rx.Component:
+    """Renders `content` as markdown; while `live`, shows the streamed text for `stream_id`."""
+    return ChatMarkdown.create(content=content, stream_id=stream_id, live=live)

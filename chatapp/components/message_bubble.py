@@ -1,0 +1,190 @@
+# pyright: reportAttributeAccessIssue=false, reportReturnType=false
+# (Reflex resolves fields of Vars like `msg.content` at runtime; pyright cannot see them.)
+"""One message: avatar, time, bubble (markdown for answers), status, and its actions."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from chatapp.components.markdown import chat_markdown
+from chatapp.components.text import t
+from chatapp.state.auth import AuthState
+from chatapp.state.chat import ChatState
+from chatapp.views import MessageItem
+
+
+def _action(icon: str, label_key: str, on_click, test_id: str) -> rx.Component:
+    return rx.tooltip(
+        rx.el.button(
+            rx.icon(icon, size=14),
+            on_click=on_click,
+            aria_label=t(label_key),
+            data_testid=test_id,
+            type="button",
+        ),
+        content=t(label_key),
+    )
+
+
+def _status(msg: rx.Var[MessageItem]) -> rx.Component:
+    return rx.match(
+        msg.status,
+        (
+            "error",
+            rx.box(
+                rx.icon("circle-alert", size=14),
+                rx.text(msg.error_text, data_testid="msg-error"),
+                rx.button(
+                    rx.icon("rotate-ccw", size=12),
+                    t("chat.retry"),
+                    size="1",
+                    variant="soft",
+                    color_scheme="red",
+                    on_click=ChatState.regenerate(msg.id),
+                    data_testid="retry",
+                ),
+                class_name="msg-status error",
+            ),
+        ),
+        (
+            "stopped",
+            rx.box(
+                rx.icon("circle-stop", size=13),
+                t("chat.status.stopped"),
+                class_name="msg-status",
+                data_testid="msg-stopped",
+            ),
+        ),
+        (
+            "interrupted",
+            rx.box(
+                rx.icon("unplug", size=13),
+                t("chat.status.interrupted"),
+                rx.button(
+                    t("chat.retry"), size="1", variant="soft", on_click=ChatState.regenerate(msg.id)
+                ),
+                class_name="msg-status",
+            ),
+        ),
+        rx.fragment(),
+    )
+
+
+def _edit_box(msg: rx.Var[MessageItem]) -> rx.Component:
+    return rx.form(
+        rx.box(
+            rx.el.textarea(
+                name="text", default_value=msg.content, id="edit-input", auto_focus=True
+            ),
+            rx.el.input(type="hidden", name="message_id", value=msg.id.to_string()),
+            rx.flex(
+                rx.button(
+                    t("common.cancel"),
+                    type="button",
+                    variant="soft",
+                    color_scheme="gray",
+                    size="1",
+                    on_click=ChatState.cancel_edit,
+                ),
+                rx.button(
+                    t("chat.edit_resend"),
+                    type="submit",
+                    size="1",
+                    color_scheme="green",
+                    id="edit-save",
+                ),
+                gap="2",
+                justify="end",
+            ),
+            class_name="edit-box",
+        ),
+        on_submit=ChatState.save_edit,
+    )
+
+
+def _user(msg: rx.Var[MessageItem]) -> rx.Component:
+    return rx.box(
+        rx.box(
+            rx.cond(AuthState.nickname != "", AuthState.nickname[0], "我"), class_name="msg-avatar"
+        ),
+        rx.box(
+            rx.box(rx.text(msg.time), class_name="msg-meta"),
+            rx.cond(
+                ChatState.editing_id == msg.id,
+                _edit_box(msg),
+                rx.box(msg.content, class_name="bubble user", data_testid="user-bubble"),
+            ),
+            rx.box(
+                _action("copy", "common.copy", rx.set_clipboard(msg.content), "copy"),
+                rx.cond(
+                    ChatState.is_streaming,
+                    rx.fragment(),
+                    _action("pencil", "common.edit", ChatState.start_edit(msg.id), "edit"),
+                ),
+                _action(
+                    "trash-2", "chat.message.delete", ChatState.delete_message(msg.id), "delete-msg"
+                ),
+                class_name="msg-actions",
+            ),
+            class_name="msg-body",
+        ),
+        class_name="msg-row user",
+        data_testid="msg-user",
+    )
+
+
+def _assistant(msg: rx.Var[MessageItem]) -> rx.Component:
+    live = msg.status == "streaming"
+    return rx.box(
+        rx.box("🤖", class_name="msg-avatar"),
+        rx.box(
+            rx.box(rx.text(msg.time), rx.text(msg.model), class_name="msg-meta"),
+            rx.box(
+                chat_markdown(msg.content, msg.id, live),
+                class_name=rx.cond(
+                    msg.status == "error", "bubble assistant error", "bubble assistant"
+                ),
+                data_testid="assistant-bubble",
+                data_status=msg.status,
+            ),
+            _status(msg),
+            rx.cond(
+                live,
+                rx.fragment(),
+                rx.box(
+                    _action("copy", "common.copy", rx.set_clipboard(msg.content), "copy"),
+                    rx.cond(
+                        ChatState.is_streaming,
+                        rx.fragment(),
+                        _action(
+                            "refresh-cw",
+                            "chat.regenerate",
+                            ChatState.regenerate(msg.id),
+                            "regenerate",
+                        ),
+                    ),
+                    _action(
+                        "trash-2",
+                        "chat.message.delete",
+                        ChatState.delete_message(msg.id),
+                        "delete-msg",
+                    ),
+                    class_name="msg-actions",
+                ),
+            ),
+            class_name="msg-body",
+        ),
+        class_name="msg-row assistant",
+        data_testid="msg-assistant",
+    )
+
+
+def message_bubble(msg: rx.Var[MessageItem]) -> rx.Component:
+    """Renders any stored message, including the 清除上下文 divider."""
+    return rx.match(
+        msg.kind,
+        ("user", _user(msg)),
+        ("assistant", _assistant(msg)),
+        ("divider", rx.box(t("chat.context_cleared"), class_name="divider", data_testid="divider")),
+        rx.fragment(),
+    )

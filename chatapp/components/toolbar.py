@@ -1,0 +1,68 @@
+"""The narrow left toolbar: the user's avatar, chat / roles / settings, and logout (with confirm)."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from chatapp.components.text import t
+from chatapp.state.auth import AuthState
+
+
+def _nav(icon: str, href: str, label_key: str, active: bool) -> rx.Component:
+    return rx.tooltip(
+        rx.link(
+            rx.icon(icon, size=22),
+            href=href,
+            class_name="active" if active else "",
+            aria_label=t(label_key),
+        ),
+        content=t(label_key),
+        side="right",
+    )
+
+
+def toolbar(active: str) -> rx.Component:
+    """The toolbar; `active` is "chat", "roles" or "settings"."""
+    return rx.el.nav(
+        rx.box(
+            rx.cond(AuthState.nickname != "", AuthState.nickname[0], "我"),
+            class_name="avatar-self",
+            title=AuthState.nickname,
+        ),
+        _nav("message-circle", "/", "nav.chat", active == "chat"),
+        _nav("drama", "/roles", "nav.roles", active == "roles"),
+        _nav("settings", "/settings", "nav.settings", active == "settings"),
+        rx.box(class_name="spacer"),
+        rx.alert_dialog.root(
+            rx.alert_dialog.trigger(
+                rx.el.button(
+                    rx.icon("log-out", size=20),
+                    class_name="tool",
+                    aria_label=t("nav.logout"),
+                    id="logout-button",
+                ),
+            ),
+            rx.alert_dialog.content(
+                rx.alert_dialog.title(t("nav.logout")),
+                rx.alert_dialog.description(t("nav.logout.confirm")),
+                rx.flex(
+                    rx.alert_dialog.cancel(
+                        rx.button(t("common.cancel"), variant="soft", color_scheme="gray")
+                    ),
+                    rx.alert_dialog.action(
+                        rx.button(
+                            t("nav.logout"),
+                            color_scheme="red",
+                            on_click=AuthState.logout,
+                            id="logout-confirm",
+                        )
+                    ),
+                    gap="3",
+                    justify="end",
+                    margin_top="16px",
+                ),
+                max_width="360px",
+            ),
+        ),
+        class_name="toolbar",
+    )

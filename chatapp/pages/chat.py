@@ -1,0 +1,78 @@
+# pyright: reportAttributeAccessIssue=false, reportReturnType=false
+# (Reflex resolves fields of Vars like `msg.content` at runtime; pyright cannot see them.)
+"""The chat page: `/` (pick or start a conversation) and `/chat/[cid]`."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from chatapp.components.chat_header import chat_header
+from chatapp.components.composer import composer
+from chatapp.components.conversation_list import conversation_list
+from chatapp.components.layout import shell
+from chatapp.components.message_bubble import message_bubble
+from chatapp.components.text import t
+from chatapp.state.chat import ChatState
+
+
+def _messages() -> rx.Component:
+    return rx.box(
+        rx.box(
+            rx.cond(
+                ChatState.has_earlier,
+                rx.button(
+                    t("chat.load_earlier"),
+                    variant="soft",
+                    size="1",
+                    on_click=ChatState.load_earlier,
+                    class_name="load-earlier",
+                    id="load-earlier",
+                ),
+            ),
+            rx.foreach(ChatState.messages, message_bubble),
+            class_name="message-inner",
+        ),
+        id="message-scroll",
+        class_name="message-scroll",
+    )
+
+
+def _welcome() -> rx.Component:
+    return rx.box(
+        rx.heading(t("chat.welcome.title"), as_="h2"),
+        rx.text(t("chat.welcome.hint")),
+        rx.cond(ChatState.demo, rx.box(t("chat.demo_badge"), class_name="demo-badge")),
+        class_name="welcome",
+    )
+
+
+def _dialog() -> rx.Component:
+    return rx.box(
+        rx.cond(
+            ChatState.not_found,
+            rx.box(rx.heading(t("chat.not_found"), as_="h2"), class_name="welcome", id="not-found"),
+            rx.fragment(
+                rx.cond(ChatState.current_id != "", chat_header()),
+                rx.cond(
+                    ChatState.messages.length() > 0,
+                    _messages(),
+                    _welcome(),
+                ),
+                rx.cond(
+                    ChatState.notice != "",
+                    rx.box(ChatState.notice, class_name="notice", id="notice"),
+                ),
+                composer(),
+            ),
+        ),
+        # Clicked by the client when it notices it missed streamed text (see chat_markdown.jsx).
+        rx.el.button(
+            id="chat-resync", on_click=ChatState.resync, style={"display": "none"}, type="button"
+        ),
+        class_name="dialog",
+    )
+
+
+def chat_page() -> rx.Component:
+    """The whole chat page."""
+    return shell("chat", conversation_list(), _dialog(), has_detail=ChatState.current_id != "")

@@ -1,0 +1,26 @@
+"""Start-up work, done once per process when the app module loads: settings, logging, database."""
+
+from __future__ import annotations
+
+import logging
+
+from chatapp.config import get_settings
+from chatapp.db import init_db
+
+_done = False
+
+
+def startup() -> None:
+    """Validates settings, creates tables and marks answers left streaming by a dead process."""
+    global _done
+    if _done:
+        return
+    settings = get_settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    init_db(settings.database_url)
+    from chatapp.conversations import reap_stale_answers
+
+    reaped = reap_stale_answers()
+    if reaped:
+        logging.getLogger(__name__).info("marked %d interrupted answers", reaped)
+    _done = True

@@ -1,0 +1,558 @@
+"""Chat state: conversation list, the open conversation, and the streaming answer (thin wiring).
+
+Handlers validate, call a use case, assign vars. Every handler that touches a conversation re-checks
+the logged-in user. Answers stream in a background task that sends only the *new* text to the
+browser, batched (see `STREAM_BATCH_S`), via `window.chatStream` in assets/chat.js; the finished
+answer is moved into `messages` once. This keeps websocket traffic O(answer), not O(answer²).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any
+
+import reflex as rx
+
+from chatapp import conversations, store
+from chatapp.db import session_scope
+from chatapp.errors import InvalidInput, NotFound, user_message
+from chatapp.i18n import translate
+from chatapp.models import utcnow
+from chatapp.providers import get_router
+from chatapp.state.auth import AuthState
+from chatapp.state.ui import UIState
+from chatapp.views import ConversationItem, MessageItem, conversation_item, message_item
+
+log = logging.getLogger(__name__)
+
+# Why 80 ms: each batch costs ~70 bytes of framing; at ~95 chunks/s a 50 ms batch carries ~20 chars
+# (≈4.5 B/char overhead) and 80 ms ~30 chars (≈3 B/char), while 80 ms is still below what the eye
+# reads as stutter. Longer intervals look choppy; shorter ones cost bandwidth and CPU per stream.
+STREAM_BATCH_S = 0.08
+# Following an answer streamed by another process (after a reconnect to another instance): poll
+# the checkpoints, which are written every second.
+REMOTE_POLL_S = 0.5
+PAGE_SIZE = 50
+# A follower that has not beaten for this long is gone (its process died or the task ended).
+FOLLOWER_DEAD_S = 2.0
+
+
+def _js_call(name: str, *args: object) -> rx.event.EventSpec:
+    """Calls `window.cs.<name>(...)` (the stream store in chat_markdown.jsx). The names are short
+    on purpose: this string is most of the framing cost of every streamed batch."""
+    payload = ",".join(json.dumps(a, ensure_ascii=False, separators=(",", ":")) for a in args)
+    return rx.call_script(f"window.cs&&cs.{name}({payload})")
+
+
+class ChatState(rx.State):
+    """The chat page."""
+
+    conversations: list[ConversationItem] = []
+    search_query: str = ""
+    current_id: str = ""
+    current_title: str = ""
+    current_model: str = ""
+    current_temperature: float = 0.7
+    current_top_p: float = 1.0
+    current_max_tokens: int = 0
+    current_context_window: int = 20
+    current_token_budget: int = 8000
+    messages: list[MessageItem] = []
+    has_earlier: bool = False
+    streaming_id: int = -1
+    not_found: bool = False
+    models: list[str] = []
+    demo: bool = False
+    editing_id: int = -1
+    renaming_id: str = ""
+    confirm_delete_id: str = ""
+    notice: str = ""
+
+    _stop_requested: bool = False
+    _resync: bool = False
+    _follower: int = 0
+    _follower_beat: float = 0.0
+    _sent: int = 0
+
+    # ---- helpers -------------------------------------------------------------------------------
+
+    async def _user_id(self) -> int | None:
+        auth = await self.get_state(AuthState)
+        return await auth.current_user_id()
+
+    async def _lang(self) -> str:
+        return (await self.get_state(UIState)).lang
+
+    @rx.var
+    def is_streaming(self) -> bool:
+        """True while an answer of the open conversation is being generated."""
+        return self.streaming_id >= 0
+
+    async def _refresh_list(self, user_id: int) -> None:
+        lang = await self._lang()
+        untitled = translate("chat.untitled", lang)
+        now = utcnow()
+        with session_scope() as session:
+            rows = store.list_conversations(session, user_id=user_id, query=self.search_query)
+            self.conversations = [
+                conversation_item(c, now=now, lang=lang, untitled=untitled) for c in rows
+            ]
+
+    async def _load_conversation(self, user_id: int, conversation_id: str) -> None:
+        lang = await self._lang()
+        now = utcnow()
+        router = get_router()
+        with session_scope() as session:
+            conv = store.get_conversation(session, user_id=user_id, conversation_id=conversation_id)
+            if conv is None:
+                log.warning(
+                    "user %s asked for conversation %s: not theirs", user_id, conversation_id
+                )
+                self._clear_current()
+                self.not_found = True
+                return
+            rows = store.list_messages(
+                session, user_id=user_id, conversation_id=conv.id, limit=PAGE_SIZE + 1
+            )
+            self.has_earlier = len(rows) > PAGE_SIZE
+            rows = rows[-PAGE_SIZE:]
+            self.not_found = False
+            self.current_id = conv.id
+            self.current_title = conv.title or translate("chat.untitled", lang)
+            self.current_model = router.resolve(conv.model)
+            self.current_temperature = conv.temperature
+            self.current_top_p = conv.top_p if conv.top_p is not None else 1.0
+            self.current_max_tokens = conv.max_tokens or 0
+            self.current_context_window = conv.context_window
+            self.current_token_budget = conv.token_budget
+            self.messages = [message_item(m, now=now, lang=lang) for m in rows]
+            live = [m for m in rows if m.status == "streaming" and m.id is not None]
+            self.streaming_id = live[-1].id if live and live[-1].id is not None else -1
+
+    def _clear_current(self) -> None:
+        self.current_id = ""
+        self.current_title = ""
+        self.messages = []
+        self.has_earlier = False
+        self.streaming_id = -1
+        self.editing_id = -1
+
+    # ---- page load -----------------------------------------------------------------------------
+
+    @rx.event
+    async def load_page(self):
+        """on_load of `/` and `/chat/[cid]`: the list, and the conversation in the URL."""
+        user_id = await self._user_id()
+        if user_id is None:
+            return rx.redirect("/login")
+        router = get_router()
+        self.models = router.model_ids()
+        self.demo = router.demo
+        self.notice = ""
+        self.editing_id = -1
+        self.renaming_id = ""
+        await self._refresh_list(user_id)
+        cid = self.router.page.params.get("cid", "")
+        if not cid:
+            self._clear_current()
+            self.not_found = False
+            return None
+        await self._load_conversation(user_id, str(cid))
+        if self.streaming_id >= 0:
+            # A reload or a new tab mid-stream: show what exists and keep following.
+            self._resync = True
+            return ChatState.follow(self.streaming_id)
+        return None
+
+    # ---- conversations -------------------------------------------------------------------------
+
+    @rx.event
+    async def new_conversation(self):
+        """Creates a conversation and opens it."""
+        user_id = await self._user_id()
+        if user_id is None:
+            return rx.redirect("/login")
+        with session_scope() as session:
+            conv = store.create_conversation(
+                session, user_id=user_id, model=get_router().default_model()
+            )
+            cid = conv.id
+        return rx.redirect(f"/chat/{cid}")
+
+    @rx.event
+    async def search(self, query: str):
+        """Filters the list by title and message content."""
+        self.search_query = query[:200]
+        user_id = await self._user_id()
+        if user_id is not None:
+            await self._refresh_list(user_id)
+
+    @rx.event
+    def start_rename(self, conversation_id: str):
+        """Shows the inline rename box for a conversation."""
+        self.renaming_id = conversation_id
+
+    @rx.event
+    def cancel_rename(self):
+        """Hides the rename box."""
+        self.renaming_id = ""
+
+    @rx.event
+    async def rename(self, form: dict):
+        """Renames a conversation (from the inline box)."""
+        conversation_id = str(form.get("conversation_id", ""))
+        title = " ".join(str(form.get("title", "")).split())[:100]
+        self.renaming_id = ""
+        user_id = await self._user_id()
+        if user_id is None or not title:
+            return
+        with session_scope() as session:
+            conv = store.update_conversation(
+                session,
+                user_id=user_id,
+                conversation_id=conversation_id,
+                title=title,
+                title_is_auto=False,
+            )
+        if conv is None:
+            log.warning("user %s tried to rename %s: not theirs", user_id, conversation_id)
+            return
+        if conversation_id == self.current_id:
+            self.current_title = title
+        await self._refresh_list(user_id)
+
+    @rx.event
+    async def toggle_pin(self, conversation_id: str):
+        """Pins a conversation to the top of the list, or unpins it."""
+        user_id = await self._user_id()
+        if user_id is None:
+            return
+        with session_scope() as session:
+            conv = store.get_conversation(session, user_id=user_id, conversation_id=conversation_id)
+            if conv is None:
+                log.warning("user %s tried to pin %s: not theirs", user_id, conversation_id)
+                return
+            conv.pinned = not conv.pinned
+            session.add(conv)
+        await self._refresh_list(user_id)
+
+    @rx.event
+    def ask_delete(self, conversation_id: str):
+        """Opens the delete confirmation for a conversation."""
+        self.confirm_delete_id = conversation_id
+
+    @rx.event
+    def cancel_delete(self):
+        """Closes the delete confirmation."""
+        self.confirm_delete_id = ""
+
+    @rx.event
+    async def confirm_delete(self):
+        """Deletes the conversation the confirmation was opened for."""
+        conversation_id, self.confirm_delete_id = self.confirm_delete_id, ""
+        if conversation_id:
+            return await self.delete_conversation(conversation_id)
+        return None
+
+    async def delete_conversation(self, conversation_id: str):
+        """Deletes a conversation (the UI asks for confirmation first)."""
+        user_id = await self._user_id()
+        if user_id is None:
+            return None
+        if self.streaming_id >= 0 and conversation_id == self.current_id:
+            job = conversations.get_job(self.streaming_id)
+            if job is not None:
+                job.cancel()
+                await job.done.wait()
+        with session_scope() as session:
+            deleted = store.delete_conversation(
+                session, user_id=user_id, conversation_id=conversation_id
+            )
+        if not deleted:
+            log.warning("user %s tried to delete %s: not theirs", user_id, conversation_id)
+            return None
+        await self._refresh_list(user_id)
+        if conversation_id == self.current_id:
+            self._clear_current()
+            return rx.redirect("/")
+        return None
+
+    @rx.event
+    async def update_settings(self, form: dict):
+        """Saves the open conversation's model and parameters (apply to the next message)."""
+        user_id = await self._user_id()
+        if user_id is None or not self.current_id:
+            return
+
+        def num(name: str, lo: float, hi: float, default: float) -> float:
+            try:
+                value = float(form.get(name, default))
+            except (TypeError, ValueError):
+                return default
+            return min(max(value, lo), hi)
+
+        fields = {
+            "model": get_router().resolve(str(form.get("model", self.current_model))),
+            "temperature": round(num("temperature", 0, 2, self.current_temperature), 2),
+            "top_p": round(num("top_p", 0, 1, self.current_top_p), 2),
+            "max_tokens": int(num("max_tokens", 0, 128_000, self.current_max_tokens)) or None,
+            "context_window": int(num("context_window", 1, 200, self.current_context_window)),
+            "token_budget": int(num("token_budget", 256, 1_000_000, self.current_token_budget)),
+        }
+        with session_scope() as session:
+            store.update_conversation(
+                session, user_id=user_id, conversation_id=self.current_id, **fields
+            )
+        await self._load_conversation(user_id, self.current_id)
+
+    @rx.event
+    async def set_model(self, model: str):
+        """Switches the open conversation's model."""
+        await self.update_settings({"model": model})
+
+    # ---- messages ------------------------------------------------------------------------------
+
+    @rx.event
+    async def load_earlier(self):
+        """Prepends the previous page of messages."""
+        user_id = await self._user_id()
+        if user_id is None or not self.current_id or not self.messages:
+            return
+        lang = await self._lang()
+        now = utcnow()
+        with session_scope() as session:
+            rows = store.list_messages(
+                session,
+                user_id=user_id,
+                conversation_id=self.current_id,
+                before_id=self.messages[0].id,
+                limit=PAGE_SIZE + 1,
+            )
+        self.has_earlier = len(rows) > PAGE_SIZE
+        rows = rows[-PAGE_SIZE:]
+        self.messages = [message_item(m, now=now, lang=lang) for m in rows] + self.messages
+
+    async def _begin(self, user_id: int, make_turn) -> Any:
+        """Runs a use case that opens an answer slot, then starts the answer and its follower."""
+        if self.streaming_id >= 0:
+            return None
+        try:
+            with session_scope() as session:
+                turn = make_turn(session)
+                request = conversations.build_request(session, user_id=user_id, turn=turn)
+        except InvalidInput as exc:
+            self.notice = user_message(exc.reason, await self._lang())
+            return None
+        except NotFound:
+            self.notice = user_message("not_found", await self._lang())
+            return None
+        # The user message is committed (session_scope exited) before the model is called.
+        router = get_router()
+        conversations.start_answer(
+            user_id=user_id,
+            message_id=turn.assistant_message_id,
+            request=request,
+            client=router.client_for(request.model),
+        )
+        self.notice = ""
+        self.editing_id = -1
+        self._stop_requested = False
+        self._resync = False
+        await self._load_conversation(user_id, turn.conversation_id)
+        self.streaming_id = turn.assistant_message_id
+        await self._refresh_list(user_id)
+        return ChatState.follow(turn.assistant_message_id)
+
+    @rx.event
+    async def send(self, form: dict):
+        """Sends the composer's text (creating a conversation first on the home page)."""
+        user_id = await self._user_id()
+        if user_id is None:
+            return [rx.redirect("/login")]
+        text = str(form.get("text", ""))
+        created = False
+        if not self.current_id:
+            if not text.strip():
+                return None
+            with session_scope() as session:
+                conv = store.create_conversation(
+                    session, user_id=user_id, model=get_router().default_model()
+                )
+                self.current_id = conv.id
+            created = True
+        cid = self.current_id
+        follow = await self._begin(
+            user_id,
+            lambda s: conversations.send_message(
+                s, user_id=user_id, conversation_id=cid, text=text
+            ),
+        )
+        events: list = (
+            [rx.call_script(f"window.history.replaceState(null,'','/chat/{cid}')")]
+            if created
+            else []
+        )
+        if follow is not None:
+            events.append(follow)
+        return events
+
+    @rx.event
+    async def regenerate(self, message_id: int):
+        """Answers the same question again, replacing the answer (and anything after it)."""
+        user_id = await self._user_id()
+        if user_id is None:
+            return None
+        return await self._begin(
+            user_id,
+            lambda s: conversations.regenerate(s, user_id=user_id, message_id=int(message_id)),
+        )
+
+    @rx.event
+    def start_edit(self, message_id: int):
+        """Opens the editor on a sent user message."""
+        if self.streaming_id < 0:
+            self.editing_id = int(message_id)
+
+    @rx.event
+    def cancel_edit(self):
+        """Closes the message editor."""
+        self.editing_id = -1
+
+    @rx.event
+    async def save_edit(self, form: dict):
+        """Saves an edited user message and resends it (what followed it is dropped)."""
+        user_id = await self._user_id()
+        if user_id is None:
+            return None
+        message_id = int(form.get("message_id", -1))
+        text = str(form.get("text", ""))
+        return await self._begin(
+            user_id,
+            lambda s: conversations.edit_and_resend(
+                s, user_id=user_id, message_id=message_id, text=text
+            ),
+        )
+
+    @rx.event
+    async def delete_message(self, message_id: int):
+        """Deletes one message."""
+        user_id = await self._user_id()
+        if user_id is None or int(message_id) == self.streaming_id:
+            return
+        with session_scope() as session:
+            n = store.delete_messages(session, user_id=user_id, message_ids=[int(message_id)])
+        if n == 0:
+            log.warning("user %s tried to delete message %s: not theirs", user_id, message_id)
+            return
+        self.messages = [m for m in self.messages if m.id != int(message_id)]
+
+    @rx.event
+    async def clear_context(self):
+        """Adds a 清除上下文 divider to the open conversation."""
+        user_id = await self._user_id()
+        if user_id is None or not self.current_id or self.streaming_id >= 0:
+            return
+        try:
+            with session_scope() as session:
+                conversations.clear_context(
+                    session, user_id=user_id, conversation_id=self.current_id
+                )
+        except NotFound:
+            return
+        await self._load_conversation(user_id, self.current_id)
+
+    @rx.event
+    async def stop(self):
+        """Stops the answer being generated: cancels the upstream request, keeps what arrived."""
+        if self.streaming_id < 0:
+            return
+        job = conversations.get_job(self.streaming_id)
+        if job is not None:
+            job.cancel()
+        else:
+            # The answer streams in another process: its follower sees this flag.
+            self._stop_requested = True
+
+    @rx.event
+    def resync(self, form: dict):
+        """The browser saw a gap in the stream, or heard nothing for a while (socket drop, instance
+        restart). Sends the whole answer again, and restarts the follower if it died."""
+        if self.streaming_id < 0:
+            return None
+        try:
+            have = int(form.get("have", 0))
+        except (TypeError, ValueError):
+            have = 0
+        if time.time() - self._follower_beat > FOLLOWER_DEAD_S:
+            self._resync = True
+            return ChatState.follow(self.streaming_id)
+        if have < self._sent:
+            self._resync = True
+        return None
+
+    # ---- streaming -----------------------------------------------------------------------------
+
+    @rx.event(background=True)
+    async def follow(self, message_id: int):
+        """Pushes an answer's new text to this tab until it is finished (any process, any reload)."""
+        async with self:
+            if self.streaming_id != message_id:
+                return
+            self._follower += 1
+            me = self._follower
+            user_id = await self._user_id()
+        if user_id is None:
+            return
+        sent = 0  # code points already in the browser
+        last_db_check = 0.0
+        remote_text, remote_done = "", False
+        while True:
+            job = conversations.get_job(message_id)
+            if job is not None:
+                text, finished = job.text, job.done.is_set()
+            else:
+                now = time.monotonic()
+                if now - last_db_check >= REMOTE_POLL_S:
+                    last_db_check = now
+                    remote_text, remote_done = await asyncio.to_thread(
+                        _read_checkpoint, user_id, message_id
+                    )
+                text, finished = remote_text, remote_done
+            async with self:
+                if self._follower != me or self.streaming_id != message_id:
+                    return  # a newer follower (reload) or another conversation took over
+                self._follower_beat = time.time()
+                self._sent = sent
+                stop, self._stop_requested = self._stop_requested, False
+                resync, self._resync = self._resync, False
+            if stop and job is not None:
+                job.cancel()
+            if resync:
+                yield _js_call("r", message_id, text)
+                sent = len(text)
+            elif len(text) > sent:
+                yield _js_call("a", message_id, sent, text[sent:])
+                sent = len(text)
+            if finished:
+                break
+            await asyncio.sleep(STREAM_BATCH_S if job is not None else REMOTE_POLL_S / 2)
+        async with self:
+            if self._follower == me and self.streaming_id == message_id:
+                self.streaming_id = -1
+                if self.current_id:
+                    await self._load_conversation(user_id, self.current_id)
+                await self._refresh_list(user_id)
+        yield _js_call("d", message_id)
+
+
+def _read_checkpoint(user_id: int, message_id: int) -> tuple[str, bool]:
+    """The last checkpoint of an answer streamed elsewhere, and whether it has ended."""
+    conversations.reap_stale_answers()
+    with session_scope() as session:
+        msg = store.get_message(session, user_id=user_id, message_id=message_id)
+        if msg is None:
+            return "", True
+        return msg.content, msg.status != "streaming"

@@ -1,0 +1,72 @@
+"""Browser-test fixtures: a fake model server, the real app in production mode, Debian Chromium."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.e2e.harness import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, AppServer, app_env, free_port
+from tests.fakes.openai_server import FakeOpenAI, Reply
+
+API_KEY = "test-key-e2e"
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/e2e" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def fake_llm() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI(api_key=API_KEY, default=Reply(chunk_chars=4, chunks_per_s=95)) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="session")
+def app(fake_llm, tmp_path_factory) -> Iterator[AppServer]:
+    data = tmp_path_factory.mktemp("app-data")
+    port = free_port()
+    env = app_env(
+        port,
+        data,
+        OPENAI_API_KEY=API_KEY,
+        OPENAI_BASE_URL=fake_llm.base_url,
+        CHATAPP_MODELS="fake-gpt,fake-gpt-mini",
+    )
+    server = AppServer(port=port, env=env, log_path=data / "app.log").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, app, fake_llm, request) -> Iterator[Page]:
+    fake_llm.reset()
+    context = browser.new_context(viewport={"width": 1280, "height": 820}, locale="zh-CN")
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.set_default_timeout(15_000)
+    yield pg
+    ARTIFACTS.mkdir(exist_ok=True)
+    with contextlib.suppress(Exception):
+        pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}-final.png"))
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def shot(page: Page, name: str) -> None:
+    """Saves a screenshot as a test artifact."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
