@@ -89,7 +89,7 @@ def issue_session(
         user_id: who logs in.
         user_agent: recorded for the user's session list.
         ip: recorded for the user's session list.
-        now: the current time (naive UTC); injectable for tests.
+        now: the current time (aware UTC); injectable for tests.
 
     Returns:
         The encoded token.

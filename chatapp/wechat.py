@@ -245,6 +245,10 @@ class CallbackHandler:
         for required in ("ToUserName", "FromUserName", "CreateTime", "MsgType"):
             if not fields.get(required):
                 raise WechatRejected(400, f"missing:{required}")
+        if not _is_number(fields["CreateTime"]) or (
+            "MsgId" in fields and not _is_number(fields["MsgId"])
+        ):
+            raise WechatRejected(400, "number")
         try:
             message = parse_message(text)
         except Exception as exc:  # wechatpy's field converters raise on junk (e.g. CreateTime)
@@ -329,6 +333,10 @@ class CallbackHandler:
     def _code_text(self, session: Session, openid: str, now: datetime) -> str:
         code = accounts.issue_login_code(session, settings=self.settings, openid=openid, now=now)
         return code_text(self.settings, code)
+
+
+def _is_number(value: str) -> bool:
+    return 0 < len(value) <= 20 and value.isascii() and value.isdigit()
 
 
 def code_text(settings: Settings, code: str) -> str:

@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from limits.aio.storage import MemoryStorage
 
 from chatapp.api import build_api
 from chatapp.config import Settings, load_settings
 from chatapp.db import init_db
 from chatapp.ratelimit import LoginGuard, LoginLimits
-from limits.aio.storage import MemoryStorage
 from tests.fakes.wechat import FakeWechatApi, WechatSimulator, serve
 
 APPID = "wxtest0123456789"

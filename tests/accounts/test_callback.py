@@ -71,9 +71,10 @@ def test_scan_event_and_subscribe_and_other_messages(start, mode):
 
 def test_compat_mode_accepts_plaintext_too(start):
     run = start("compat")
-    reply = run.wx.reply(run.wx.text("o_c", "验证码").__class__ and run.wx.push(
-        simulator.text_push(run.settings, openid="o_c", content="验证码"), encrypt=False
-    ))
+    xml = simulator.text_push(run.settings, openid="o_c", content="验证码")
+    response = run.wx.push(xml, encrypt=False)
+    assert "<Encrypt>" not in response.text  # plaintext in, plaintext out
+    reply = run.wx.reply(response)
     assert code_of(reply)
 
 
@@ -204,9 +205,9 @@ ATTRIBUTE = (
 
 MISSING = b"<xml><ToUserName>gh_test_account</ToUserName><Content>x</Content></xml>"
 BAD_TIME = (
-    "<xml><ToUserName>gh_test_account</ToUserName><FromUserName>a</FromUserName>"
-    "<CreateTime>notanumber</CreateTime><MsgType>text</MsgType><Content>hi</Content></xml>"
-).encode()
+    b"<xml><ToUserName>gh_test_account</ToUserName><FromUserName>a</FromUserName>"
+    b"<CreateTime>notanumber</CreateTime><MsgType>text</MsgType><Content>hi</Content></xml>"
+)
 
 
 @pytest.mark.parametrize(
@@ -221,7 +222,7 @@ BAD_TIME = (
         BAD_TIME,
         b"",
         b"not xml at all",
-        b"{\"json\": true}",
+        b'{"json": true}',
         b"<xml><unclosed></xml>",
         b"<other>root</other>",
         "<xml><Content>登录</Content></xml>".encode("gbk"),
@@ -281,5 +282,8 @@ def test_safe_mode_refuses_plaintext_and_plain_mode_refuses_ciphertext(start):
     assert safe.wx.push(xml, encrypt=False).status_code == 400
     plain = start("plain")
     params, body = simulator.signed_request(safe.settings, xml, encrypt=True)
-    params = {**params, "signature": sign(plain.settings.wechat_token, params["timestamp"], params["nonce"])}
+    params = {
+        **params,
+        "signature": sign(plain.settings.wechat_token, params["timestamp"], params["nonce"]),
+    }
     assert plain.wx.post_raw(params, body).status_code == 400

@@ -123,7 +123,9 @@ class WechatSimulator:
 
     def event(self, openid: str, event: str, event_key: str = "", **kw) -> httpx.Response:
         return self.push(
-            simulator.event_push(self.settings, openid=openid, event=event, event_key=event_key, **kw)
+            simulator.event_push(
+                self.settings, openid=openid, event=event, event_key=event_key, **kw
+            )
         )
 
     def reply(self, response: httpx.Response) -> dict[str, str]:
