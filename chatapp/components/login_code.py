@@ -31,6 +31,7 @@ def login_code_form(qr_image: str) -> rx.Component:
                     max_length=16,
                     size="3",
                     id="login-code",
+                    name="code",
                     aria_label=t("login.code"),
                     style={"letter_spacing": "0.2em", "flex": "1"},
                 ),
@@ -39,7 +40,6 @@ def login_code_form(qr_image: str) -> rx.Component:
                     type="submit",
                     size="3",
                     loading=LoginState.busy,
-                    disabled=LoginState.code.length() != 8,  # type: ignore[attr-defined]
                     id="login-submit",
                 ),
                 width="100%",

@@ -40,6 +40,12 @@ def _cookie_secure() -> bool:
     return os.environ.get("PUBLIC_URL", "").lower().startswith("https://")
 
 
+def only_digits(value: str) -> str:
+    """The digits of what was typed (full-width ones normalised), at most a code's length."""
+    digits = re.sub(r"\D", "", value.translate(str.maketrans("０１２３４５６７８９", "0123456789")))
+    return digits[: accounts.CODE_LENGTH]
+
+
 def safe_next(path: str) -> str:
     """A local path to go to after login (never another site: `//evil`, `https://…`)."""
     if not path.startswith("/") or path.startswith("//") or "\\" in path or path == "/login":
@@ -160,17 +166,22 @@ class LoginState(AuthState):
     @rx.event
     def set_code(self, value: str):
         """Keeps only digits, at most 8 (full-width digits are normalised)."""
-        digits = re.sub(
-            r"\D", "", value.translate(str.maketrans("０１２３４５６７８９", "0123456789"))
-        )
-        self.code = digits[: accounts.CODE_LENGTH]
+        self.code = only_digits(value)
         self.error = ""
 
     @rx.event
-    async def submit_code(self, _form: dict | None = None):
-        """Logs in with the code the user typed."""
+    async def submit_code(self, form: dict | None = None):
+        """Logs in with the code the user typed.
+
+        Args:
+            form: the submitted form; its `code` wins over the (debounced) `code` var, so an Enter
+                pressed right after typing submits what is in the box.
+        """
         if self.busy:
             return
+        submitted = (form or {}).get("code")
+        if isinstance(submitted, str) and submitted:
+            self.code = only_digits(submitted)
         settings = get_settings()
         self.busy = True
         try:
