@@ -48,6 +48,7 @@ class LoginLimits:
     global_failures: str = "200 per 10 minutes"
     per_ip_requests: str = "30 per minute"
     per_ip_bad_tokens: str = "60 per minute"
+    per_ip_qrcodes: str = "10 per minute"
 
 
 class LoginGuard:
@@ -61,6 +62,7 @@ class LoginGuard:
         self._global_fail: RateLimitItem = parse(cfg.global_failures)
         self._ip_req: RateLimitItem = parse(cfg.per_ip_requests)
         self._bad_token: RateLimitItem = parse(cfg.per_ip_bad_tokens)
+        self._qrcode: RateLimitItem = parse(cfg.per_ip_qrcodes)
 
     async def check(self, *, attempt_id: str, ip: str) -> None:
         """Counts one submission and refuses it when any limit is reached.
@@ -107,6 +109,15 @@ class LoginGuard:
     async def verify_failed(self, *, ip: str) -> None:
         """Records a bad or revoked token presented by `ip`."""
         await self._limiter.hit(self._bad_token, "badtoken", ip)
+
+    async def check_qrcode(self, *, ip: str) -> None:
+        """Counts a scan-login QR request; each costs a WeChat API call, so reloads are capped.
+
+        Raises:
+            LoginLocked: reason "rate_limited".
+        """
+        if not await self._limiter.hit(self._qrcode, "qrcode", ip):
+            raise LoginLocked("rate_limited", await self._wait(self._qrcode, "qrcode", ip))
 
     async def _wait(self, item: RateLimitItem, *ids: str) -> int:
         stats = await self._limiter.get_window_stats(item, *ids)

@@ -268,8 +268,9 @@ class LoginState(AuthState):
             ua = self.router.headers.user_agent
             ip = self.router.session.client_ip or ""
         try:
+            await get_guard(settings).check_qrcode(ip=ip or "unknown")
             ticket_id, qr_url = await accounts.begin_scan_login(api=get_api(settings))
-        except WechatApiError:
+        except (WechatApiError, LoginLocked):
             async with self:
                 self.scan_status = "error"
             return

@@ -13,7 +13,9 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from chatapp.config import load_settings
 from tests.e2e.harness import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, AppServer, app_env, free_port
+from tests.fakes.wechat import FakeWechatApi, WechatSimulator, serve
 
 pytestmark = pytest.mark.e2e
 
@@ -91,3 +93,55 @@ def test_wrong_codes_show_errors_then_lock(page: Page, app: AppServer):
         code_input.fill(f"0000000{i}")
         code_input.press("Enter")
     expect(page.locator("#login-error")).to_contain_text("15 分钟")
+
+
+@pytest.fixture(scope="module")
+def scan_app(tmp_path_factory) -> Iterator[tuple[AppServer, FakeWechatApi]]:
+    fake = FakeWechatApi()
+    with serve(fake.app()) as api_url:
+        data = tmp_path_factory.mktemp("scan-app")
+        port = free_port()
+        env = app_env(
+            port,
+            data,
+            CHATAPP_ENV="dev",
+            WECHAT_LOGIN="both",
+            WECHAT_API_BASE=api_url,
+            WECHAT_APPSECRET="scan-secret",
+            CHATAPP_SITE_NAME="扫码测试站",
+        )
+        env.pop("PUBLIC_URL", None)
+        server = AppServer(port=port, env=env, log_path=data / "app.log").start()
+        yield server, fake
+        server.stop()
+
+
+def test_scan_login_logs_in_the_waiting_page(browser: Browser, scan_app, request):
+    server, fake = scan_app
+    context = browser.new_context(locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        page.goto(server.url + "/login?next=/")
+        expect(page.locator("#login-scan-qr")).to_be_visible()
+        src = page.locator("#login-scan-qr").get_attribute("src") or ""
+        assert "/cgi-bin/showqrcode?ticket=" in src
+        assert len(fake.qrcode_requests) == 1 and len(fake.token_requests) == 1
+        scene = fake.qrcode_requests[0]["action_info"]["scene"]["scene_str"]
+        assert scene.startswith("login:")
+        # The user scans with WeChat: WeChat pushes a SCAN event to the app's callback.
+        settings = load_settings(
+            {"CHATAPP_ENV": "dev", "CHATAPP_DATA_DIR": str(server.log_path.parent)}
+        )
+        wx = WechatSimulator(settings, server.url)
+        reply = wx.reply(wx.event("o_scanner", "SCAN", scene))
+        assert "成功登录 扫码测试站" in reply["Content"]
+        # The page's server-side wait notices within about a second and logs this tab in.
+        expect(page).not_to_have_url(re.compile(r"/login"), timeout=10_000)
+        token = _session_cookie(page)
+        ok = httpx.get(server.url + "/api/v1/auth/verify", cookies={"chatapp_session": token})
+        assert ok.status_code == 200
+    finally:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"))
+        context.close()
