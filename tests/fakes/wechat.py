@@ -138,3 +138,21 @@ class WechatSimulator:
         if self.settings.wechat_mode == "safe":
             params["encrypt_type"] = "raw"
         return self.post_raw(params, body)
+
+
+def dev_login(base_url: str, openid: str = "o_e2e_user") -> str:
+    """A session token for `openid` on a dev-mode app, through the real WeChat code flow.
+
+    The dev simulator route sends a signed "登录" push to the app's own callback; the code in the
+    reply is redeemed at `/api/v1/auth/login`. Browser tests put the token in the session cookie.
+    """
+    import re
+
+    sim = httpx.post(f"{base_url}/api/v1/dev/wx/simulate", data={"openid": openid}, timeout=30)
+    sim.raise_for_status()
+    match = re.search(r"\d{8}", sim.json()["data"])
+    if match is None:
+        raise RuntimeError(f"no login code in the simulator's reply: {sim.text}")
+    login = httpx.post(f"{base_url}/api/v1/auth/login", data={"code": match.group(0)}, timeout=30)
+    login.raise_for_status()
+    return login.json()["data"]
