@@ -73,3 +73,8 @@ def session(engine) -> Iterator[Session]:
     """A session on the test database (commit explicitly to make data visible to the code)."""
     with Session(engine, expire_on_commit=False) as s:
         yield s
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests run last: fast feedback first, and no browser loop alive during the rest."""
+    items.sort(key=lambda item: "e2e" in item.keywords or "/e2e/" in str(item.fspath))

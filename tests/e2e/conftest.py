@@ -44,7 +44,9 @@ def app(fake_llm, tmp_path_factory) -> Iterator[AppServer]:
     server.stop()
 
 
-@pytest.fixture(scope="session")
+# Module scope: a live sync Playwright keeps an event loop running in the main thread, which
+# would break `asyncio.run` in later, unrelated tests.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
