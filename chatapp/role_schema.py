@@ -339,3 +339,18 @@ def parse_import(text: str | bytes) -> list[RoleInput]:
         except InvalidInput as exc:
             raise InvalidInput(exc.reason, f"#{index} {exc.detail}".strip()) from exc
     return roles
+
+
+def describe_error(exc: InvalidInput, lang: str) -> str:
+    """The text a user reads for a role validation or import error, e.g. "第 3 项 · 名称：请填写名称"."""
+    from chatapp.i18n import TRANSLATIONS, translate
+
+    text = translate(f"roles.error.{exc.reason}", lang)
+    where: list[str] = []
+    for part in exc.detail.split():
+        if part.startswith("#") and part[1:].isdigit():
+            where.append(translate("roles.error.entry", lang).replace("{n}", part[1:]))
+        elif f"roles.field.{part}" in TRANSLATIONS["zh"]:
+            where.append(translate(f"roles.field.{part}", lang))
+    sep = ": " if lang == "en" else "："
+    return (" · ".join(where) + sep + text) if where else text

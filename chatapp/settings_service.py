@@ -38,6 +38,7 @@ class Preferences:
     default_role_id: int = 0
     api_key_hint: str = ""
     api_base_url: str = ""
+    stored: bool = False  # False: the user never saved settings (defaults shown)
 
 
 def _row(session: Session, user_id: int) -> UserSettings:
@@ -61,6 +62,7 @@ def _prefs(row: UserSettings | None) -> Preferences:
         default_role_id=row.default_role_id or 0,
         api_key_hint=f"…{row.api_key_last4}" if row.api_key_enc and row.api_key_last4 else "",
         api_base_url=row.api_base_url or "",
+        stored=True,
     )
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import reflex as rx
 
-from chatapp import conversations, store
+from chatapp import conversations, settings_service, store
 from chatapp.db import session_scope
 from chatapp.errors import InvalidInput, NotFound, user_message
 from chatapp.i18n import translate
@@ -60,6 +60,7 @@ class ChatState(rx.State):
     current_max_tokens: int = 0
     current_context_window: int = 20
     current_token_budget: int = 8000
+    current_role_id: int = 0
     messages: list[MessageItem] = []
     has_earlier: bool = False
     streaming_id: int = -1
@@ -128,6 +129,7 @@ class ChatState(rx.State):
             self.current_max_tokens = conv.max_tokens or 0
             self.current_context_window = conv.context_window
             self.current_token_budget = conv.token_budget
+            self.current_role_id = conv.role_id or 0
             self.messages = [message_item(m, now=now, lang=lang) for m in rows]
             live = [m for m in rows if m.status == "streaming" and m.id is not None]
             self.streaming_id = live[-1].id if live and live[-1].id is not None else -1
@@ -135,6 +137,7 @@ class ChatState(rx.State):
     def _clear_current(self) -> None:
         self.current_id = ""
         self.current_title = ""
+        self.current_role_id = 0
         self.messages = []
         self.has_earlier = False
         self.streaming_id = -1
@@ -176,9 +179,11 @@ class ChatState(rx.State):
         if user_id is None:
             return rx.redirect("/login")
         with session_scope() as session:
-            conv = store.create_conversation(
-                session, user_id=user_id, model=get_router().default_model()
+            # The user's default model and role (settings page).
+            fields = settings_service.new_conversation_fields(
+                session, user_id=user_id, resolve_model=get_router().resolve
             )
+            conv = store.create_conversation(session, user_id=user_id, **fields)
             cid = conv.id
         return rx.redirect(f"/chat/{cid}")
 
@@ -378,9 +383,10 @@ class ChatState(rx.State):
             if not text.strip():
                 return None
             with session_scope() as session:
-                conv = store.create_conversation(
-                    session, user_id=user_id, model=get_router().default_model()
+                fields = settings_service.new_conversation_fields(
+                    session, user_id=user_id, resolve_model=get_router().resolve
                 )
+                conv = store.create_conversation(session, user_id=user_id, **fields)
                 self.current_id = conv.id
             created = True
         cid = self.current_id

@@ -187,3 +187,12 @@ def test_size_and_count_caps():
     with pytest.raises(InvalidInput) as err:
         parse_import(json.dumps(many))
     assert err.value.reason == "too_many_roles"
+
+
+def test_errors_read_well_in_both_languages():
+    from chatapp.role_schema import describe_error
+
+    err = InvalidInput("name_required", "#3 name")
+    assert describe_error(err, "zh") == "第 3 项 · 名称：请填写名称"
+    assert describe_error(err, "en") == "entry 3 · Name: Please enter a name"
+    assert describe_error(InvalidInput("bad_json"), "en").startswith("The file is not valid JSON")
