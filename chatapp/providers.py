@@ -51,10 +51,18 @@ class ModelRouter:
         """`model` if it is offered, else the default (a stale or forged id never reaches a provider)."""
         return model if model in self.model_ids() else self.default_model()
 
-    def client_for(self, model: str) -> ChatModel:
-        """The client that serves `model`."""
+    def client_for(
+        self, model: str, *, api_key: str | None = None, base_url: str | None = None
+    ) -> ChatModel:
+        """The client that serves `model`; with a user's own `api_key` (and `base_url`), one that
+        sends every request with them (settings page, `settings_service.user_credentials`)."""
         if self.demo or model == DEMO_MODEL_ID:
             return self._demo
+        if api_key:
+            return UserKeyedModel(self._shared_client(), api_key=api_key, base_url=base_url)
+        return self._shared_client()
+
+    def _shared_client(self) -> ChatModel:
         if self._client is None:
             from chatapp.llm import ChatClient
 
@@ -64,6 +72,30 @@ class ModelRouter:
                 timeout=self.settings.llm_timeout_s,
             )
         return self._client
+
+
+class UserKeyedModel:
+    """The shared client, but every request carries one user's own API key and base URL.
+
+    The pool stays shared; the LLM client takes `api_key=` / `base_url=` per request.
+    """
+
+    def __init__(self, inner: ChatModel, *, api_key: str, base_url: str | None) -> None:
+        self._inner = inner
+        self._api_key = api_key
+        self._base_url = base_url
+
+    def __repr__(self) -> str:  # never show the key in logs or tracebacks
+        return f"UserKeyedModel(base_url={self._base_url!r})"
+
+    def stream_chat(
+        self, messages: list[dict[str, str]], model: str, **params: Any
+    ) -> AsyncIterator[TextDelta | StreamDone]:
+        """Streams through the shared client with the user's credentials."""
+        extra: dict[str, Any] = {"api_key": self._api_key}
+        if self._base_url:
+            extra["base_url"] = self._base_url
+        return self._inner.stream_chat(messages, model, **params, **extra)
 
 
 _router: ModelRouter | None = None

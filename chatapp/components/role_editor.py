@@ -37,7 +37,8 @@ def _input(name: str, value: Any, **props: Any) -> rx.Component:
 
 
 def _number(name: str, value: Any, **props: Any) -> rx.Component:
-    return _input(name, value, type="number", placeholder=t("roles.unset"), **props)
+    # No min/max/step: the browser's own validation bubble would pre-empt our bilingual errors.
+    return _input(name, value, type="number", step="any", placeholder=t("roles.unset"), **props)
 
 
 def _opening_row(msg: rx.Var[dict[str, str]]) -> rx.Component:
@@ -153,22 +154,20 @@ def role_editor() -> rx.Component:
                     ),
                     _label(
                         "roles.field.temperature",
-                        _number("temperature", _form.temperature, step="0.1", min="0", max="2"),
+                        _number("temperature", _form.temperature),
                     ),
                     _label(
                         "roles.field.top_p",
-                        _number("top_p", _form.top_p, step="0.05", min="0", max="1"),
+                        _number("top_p", _form.top_p),
                     ),
-                    _label(
-                        "roles.field.max_tokens", _number("max_tokens", _form.max_tokens, min="1")
-                    ),
+                    _label("roles.field.max_tokens", _number("max_tokens", _form.max_tokens)),
                     _label(
                         "roles.field.context_window",
-                        _number("context_window", _form.context_window, min="1", max="200"),
+                        _number("context_window", _form.context_window),
                     ),
                     _label(
                         "roles.field.token_budget",
-                        _number("token_budget", _form.token_budget, min="256"),
+                        _number("token_budget", _form.token_budget),
                     ),
                     class_name="form-grid",
                 ),

@@ -17,11 +17,13 @@ from typing import Any
 import reflex as rx
 
 from chatapp import conversations, settings_service, store
+from chatapp.config import get_settings
 from chatapp.db import session_scope
 from chatapp.errors import InvalidInput, NotFound, user_message
 from chatapp.i18n import translate
 from chatapp.models import utcnow
 from chatapp.providers import get_router
+from chatapp.secretbox import box_for
 from chatapp.state.auth import AuthState
 from chatapp.state.ui import UIState
 from chatapp.views import ConversationItem, MessageItem, conversation_item, message_item
@@ -348,6 +350,10 @@ class ChatState(rx.State):
             with session_scope() as session:
                 turn = make_turn(session)
                 request = conversations.build_request(session, user_id=user_id, turn=turn)
+                # The user's own API key, if they saved one (settings page); decrypted only here.
+                api_key, base_url = settings_service.user_credentials(
+                    session, user_id=user_id, box=box_for(get_settings())
+                )
         except InvalidInput as exc:
             self.notice = user_message(exc.reason, await self._lang())
             return None
@@ -360,7 +366,7 @@ class ChatState(rx.State):
             user_id=user_id,
             message_id=turn.assistant_message_id,
             request=request,
-            client=router.client_for(request.model),
+            client=router.client_for(request.model, api_key=api_key, base_url=base_url),
         )
         self.notice = ""
         self.editing_id = -1

@@ -351,7 +351,8 @@ class RolesState(rx.State):
                 first = role_item(created[0])
         except InvalidInput as exc:
             nothing = translate("roles.error.nothing_imported", lang)
-            self.import_error = f"{describe_error(exc, lang)} {nothing}"
+            end = ". " if lang == "en" else "。"
+            self.import_error = f"{describe_error(exc, lang)}{end}{nothing}"
             return
         self.import_open = False
         self.import_error = ""
