@@ -7,9 +7,11 @@ import reflex as rx
 from chatapp.api import build_api
 from chatapp.config import get_settings
 from chatapp.pages.chat import chat_page
+from chatapp.pages.login import login_page
 from chatapp.pages.roles import roles_page
 from chatapp.pages.settings import settings_page
 from chatapp.startup import startup
+from chatapp.state.auth import LoginState
 from chatapp.state.chat import ChatState
 from chatapp.state.roles import ChatRoleState, RolesState
 from chatapp.state.settings import SettingsState
@@ -37,3 +39,4 @@ app.add_page(
     title="chatapp",
     on_load=[SettingsState.apply_preferences, SettingsState.load_page],
 )
+app.add_page(login_page, route="/login", title="登录 · chatapp", on_load=LoginState.on_load)

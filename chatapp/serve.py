@@ -13,6 +13,7 @@ from pathlib import Path
 
 from chatapp.config import load_settings
 from chatapp.errors import ConfigError
+from chatapp.providers import load_providers
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,11 +30,12 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["PATH"] = f"{tools}:{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"
     try:
         settings = load_settings()
+        providers = load_providers(settings)
     except ConfigError as exc:
         print(f"chatapp: configuration error: {exc}", file=sys.stderr)
         return 2
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    if settings.demo_mode:
+    if not providers:
         print("chatapp: no OPENAI_API_KEY — using the offline demo model (演示模型 / demo)")
     print(f"chatapp: serving on http://localhost:{args.port}")
     cmd = [

@@ -1,0 +1,37 @@
+"""Our small OpenAI-compatible client (httpx + our own SSE decoder); see `client.ChatClient`."""
+
+from __future__ import annotations
+
+from .client import ChatClient
+from .errors import (
+    LLMAuthError,
+    LLMBadRequestError,
+    LLMConnectionError,
+    LLMContextLengthError,
+    LLMError,
+    LLMMalformedError,
+    LLMRateLimitError,
+    LLMServerError,
+    LLMTimeoutError,
+    LLMTruncatedError,
+)
+from .types import ChatResult, StreamDone, StreamEvent, TextDelta, Usage
+
+__all__ = [
+    "ChatClient",
+    "ChatResult",
+    "LLMAuthError",
+    "LLMBadRequestError",
+    "LLMConnectionError",
+    "LLMContextLengthError",
+    "LLMError",
+    "LLMMalformedError",
+    "LLMRateLimitError",
+    "LLMServerError",
+    "LLMTimeoutError",
+    "LLMTruncatedError",
+    "StreamDone",
+    "StreamEvent",
+    "TextDelta",
+    "Usage",
+]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from chatapp.config import Settings
 from chatapp.demo_model import DemoModel
 from chatapp.llm.types import StreamDone, TextDelta
-from chatapp.providers import ModelRouter, UserKeyedModel
+from chatapp.providers import ModelRouter, Provider, UserKeyedModel
 
 
 class RecordingModel:
@@ -41,11 +41,11 @@ async def test_user_key_and_base_url_are_sent_per_request():
 
 
 def test_router_wraps_only_when_the_user_has_a_key():
-    router = ModelRouter(Settings(openai_api_key="server", models=("m",)))
+    router = ModelRouter(Settings(), providers=[Provider("p", "http://x", "server", ("m",))])
     shared = RecordingModel()
-    router._client = shared  # the pooled client the router would build
+    router._clients["p"] = shared  # the pooled client the router would build
     assert router.client_for("m") is shared
     keyed = router.client_for("m", api_key="sk-user-1234")
     assert isinstance(keyed, UserKeyedModel)
-    demo = ModelRouter(Settings())
+    demo = ModelRouter(Settings(), providers=[])
     assert isinstance(demo.client_for("demo", api_key="sk-user-1234"), DemoModel)
