@@ -28,9 +28,7 @@ def _row(role: rx.Var[RoleItem]) -> rx.Component:
             rx.text(role.description, class_name="preview"),
             class_name="role-row-text",
         ),
-        class_name=rx.cond(
-            RolesState.selected.id == role.id, "role-row conv-item active", "role-row conv-item"
-        ),
+        class_name=rx.cond(RolesState.selected.id == role.id, "role-row active", "role-row"),
         on_click=RolesState.select(role.id),
         data_testid="role-item",
         role="button",
