@@ -113,7 +113,10 @@ def role_list() -> rx.Component:
             rx.foreach(RolesState.items, _row),
             rx.cond(
                 RolesState.items.length() == 0,
-                rx.box(t("roles.empty"), class_name="conv-empty"),
+                rx.box(
+                    rx.cond(RolesState.loaded, t("roles.empty"), t("common.loading")),
+                    class_name="conv-empty",
+                ),
             ),
             class_name="conv-list",
             id="role-list",

@@ -54,6 +54,7 @@ class RolesState(rx.State):
     """The roles page."""
 
     items: list[RoleItem] = []
+    loaded: bool = False  # the empty-list text waits for the first load (no flash)
     tags: list[str] = []
     query: str = ""
     tag: str = ""
@@ -97,6 +98,7 @@ class RolesState(rx.State):
             if self.tag:
                 rows = [r for r in rows if self.tag in roles.role_tags(r)]
             self.items = [role_item(r) for r in rows]
+        self.loaded = True
         if self.selected.id:
             match = [i for i in self.items if i.id == self.selected.id]
             if match:

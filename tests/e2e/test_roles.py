@@ -143,6 +143,7 @@ def test_language_theme_and_send_key(settings_restored, app):
     shot(page, "settings-en-dark")
     page.goto(app.url + "/roles")
     expect(page.locator("#role-search")).to_have_attribute("placeholder", re.compile("Search"))
+    expect(page.locator('[data-testid="role-item"]', has_text="SQL Helper")).to_be_visible()
     shot(page, "roles-en-dark")
     page.goto(app.url + "/")
     expect(page.locator("#composer-input")).to_have_attribute("data-sendkey", "ctrl")
@@ -166,3 +167,17 @@ def test_own_api_key_is_used_and_never_shown(settings_restored, app, fake_llm):
     expect(page.locator('[data-testid="assistant-bubble"]').last).to_have_attribute(
         "data-status", "error"
     )
+
+
+def test_roles_on_a_phone_show_one_pane_at_a_time(page, app):
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.goto(app.url + "/roles")
+    row = page.locator('[data-testid="role-item"]', has_text="SQL 助手")
+    expect(row).to_be_visible()
+    shot(page, "roles-phone-list")
+    row.click()
+    expect(page.locator("#role-prompt")).to_be_visible()
+    expect(row).to_be_hidden()
+    shot(page, "roles-phone-detail")
+    page.locator(".dialog-head .mobile-back").click()
+    expect(row).to_be_visible()
