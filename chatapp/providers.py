@@ -122,8 +122,18 @@ class ModelRouter:
         """`model` if it is offered, else the default (a stale or forged id never reaches a provider)."""
         return model if model in self.model_ids() else self.default_model()
 
-    def client_for(self, model: str) -> ChatModel:
-        """The client that serves `model`."""
+    def client_for(
+        self, model: str, *, api_key: str | None = None, base_url: str | None = None
+    ) -> ChatModel:
+        """The client that serves `model`. With a user's own `api_key` (settings page,
+        `settings_service.user_credentials`), a wrapper that sends each request with that key, to
+        the user's `base_url` if they gave one, else to the provider that serves `model`."""
+        client = self._provider_client(model)
+        if api_key and client is not self._demo:
+            return UserKeyedModel(client, api_key=api_key, base_url=base_url)
+        return client
+
+    def _provider_client(self, model: str) -> ChatModel:
         provider = self._by_model.get(model)
         if self.demo or provider is None:
             return self._demo
@@ -142,6 +152,30 @@ class ModelRouter:
             self._clients[provider.name] = client
         # ChatClient's stream_chat takes typed keyword parameters; it satisfies the protocol.
         return cast(ChatModel, client)
+
+
+class UserKeyedModel:
+    """The shared client, but every request carries one user's own API key and base URL.
+
+    The pool stays shared; the LLM client takes `api_key=` / `base_url=` per request.
+    """
+
+    def __init__(self, inner: ChatModel, *, api_key: str, base_url: str | None) -> None:
+        self._inner = inner
+        self._api_key = api_key
+        self._base_url = base_url
+
+    def __repr__(self) -> str:  # never show the key in logs or tracebacks
+        return f"UserKeyedModel(base_url={self._base_url!r})"
+
+    def stream_chat(
+        self, messages: list[dict[str, str]], model: str, **params: Any
+    ) -> AsyncIterator[TextDelta | StreamDone]:
+        """Streams through the shared client with the user's credentials."""
+        extra: dict[str, Any] = {"api_key": self._api_key}
+        if self._base_url:
+            extra["base_url"] = self._base_url
+        return self._inner.stream_chat(messages, model, **params, **extra)
 
 
 _router: ModelRouter | None = None
