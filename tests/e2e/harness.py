@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -34,6 +35,20 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def private_web_dir(data_dir: Path) -> Path:
+    """A frontend build directory of its own for an extra app instance.
+
+    The build bakes the instance's URL (port) into the bundle, so instances that shared `.web`
+    would send each other's browsers to the wrong port. Seeded from `.web` (minus its build) so
+    the packages need not be installed again.
+    """
+    target = data_dir / "web"
+    source = ROOT / ".web"
+    if not target.exists() and source.is_dir():
+        shutil.copytree(source, target, symlinks=True, ignore=shutil.ignore_patterns("build"))
+    return target
 
 
 def app_env(port: int, data_dir: Path, **extra: str) -> dict[str, str]:

@@ -34,6 +34,7 @@ def restart_app(slow_llm, tmp_path_factory) -> Iterator[AppServer]:
         OPENAI_API_KEY="k",
         OPENAI_BASE_URL=slow_llm.base_url,
         CHATAPP_MODELS="fake-gpt",
+        REFLEX_WEB_WORKDIR=str(private_web_dir(data)),
     )
     ARTIFACTS.mkdir(exist_ok=True)
     server = AppServer(
