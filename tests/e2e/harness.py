@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -40,15 +39,11 @@ def free_port() -> int:
 def private_web_dir(data_dir: Path) -> Path:
     """A frontend build directory of its own for an extra app instance.
 
-    The build bakes the instance's URL (port) into the bundle, so instances that shared `.web`
-    would send each other's browsers to the wrong port. Seeded from `.web` (minus its build) so
-    the packages need not be installed again.
+    The build bakes the instance's URL (port) into the bundle, so instances sharing `.web` would
+    send each other's browsers to the wrong port. Reflex initialises the directory (bun installs
+    from its cache: ~20 s). A copy of `.web` does not work: its bundler config holds paths.
     """
-    target = data_dir / "web"
-    source = ROOT / ".web"
-    if not target.exists() and source.is_dir():
-        shutil.copytree(source, target, symlinks=True, ignore=shutil.ignore_patterns("build"))
-    return target
+    return data_dir / "web"
 
 
 def app_env(port: int, data_dir: Path, **extra: str) -> dict[str, str]:

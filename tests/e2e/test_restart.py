@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import log_in, shot
-from tests.e2e.harness import ARTIFACTS, AppServer, app_env, free_port
+from tests.e2e.harness import ARTIFACTS, AppServer, app_env, free_port, private_web_dir
 from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.fakes.wechat import dev_login
 
