@@ -55,7 +55,7 @@ class WechatApi:
         self.settings = settings
         self.client = client
         self.clock = clock
-        self._token = ""
+        self._token = ""  # nosec B105 - empty until fetched
         self._expires_at = 0.0
         self._lock = asyncio.Lock()
         self.refreshes = 0
