@@ -222,6 +222,9 @@ class AnswerJob:
     started_at: float = 0.0
     first_token_at: float | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set whenever text arrives or the job ends: followers sleep on it instead of polling, so the
+    # first token reaches the browser at once (see ChatState.follow).
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
     _saved_length: int = -1
 
@@ -247,6 +250,7 @@ class AnswerJob:
                             self.first_token_at = self.clock()
                         self.parts.append(event.text)
                         self.length += len(event.text)
+                        self.changed.set()
                 elif isinstance(event, StreamDone):
                     self.finish_reason = event.finish_reason
                     usage = event.usage
@@ -274,6 +278,7 @@ class AnswerJob:
                 fields["completion_tokens"] = getattr(usage, "completion_tokens", None)
             await asyncio.shield(asyncio.to_thread(self._save, fields, True))
             self.done.set()
+            self.changed.set()
 
     async def _heartbeat(self) -> None:
         while True:

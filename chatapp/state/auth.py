@@ -28,7 +28,8 @@ class AuthState(rx.State):
         """The logged-in user's id, re-verified on every call."""
         with session_scope() as session:
             user = accounts.local_dev_user(session)
-            self.nickname = user.nickname
+            if self.nickname != user.nickname:  # assigning marks it dirty: one frame per event
+                self.nickname = user.nickname
             return user.id
 
     @rx.event

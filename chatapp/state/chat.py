@@ -9,6 +9,7 @@ answer is moved into `messages` once. This keeps websocket traffic O(answer), no
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -37,8 +38,13 @@ STREAM_BATCH_S = 0.08
 # the checkpoints, which are written every second.
 REMOTE_POLL_S = 0.5
 PAGE_SIZE = 50
+# Conversations shown at first (and added by "load more"): 2,000 rows took ~2 s to render and
+# every list change re-sends the whole list (bench/README.md, "big conversations").
+LIST_PAGE = 100
 # A follower that has not beaten for this long is gone (its process died or the task ended).
 FOLLOWER_DEAD_S = 2.0
+# How often an idle follower (the model is silent) wakes up anyway; well below FOLLOWER_DEAD_S.
+FOLLOW_BEAT_S = 0.5
 
 
 def _js_call(name: str, *args: object) -> rx.event.EventSpec:
@@ -52,6 +58,7 @@ class ChatState(rx.State):
     """The chat page."""
 
     conversations: list[ConversationItem] = []
+    has_more_conversations: bool = False
     search_query: str = ""
     current_id: str = ""
     current_title: str = ""
@@ -77,6 +84,7 @@ class ChatState(rx.State):
     _follower: int = 0
     _follower_beat: float = 0.0
     _sent: int = 0
+    _list_limit: int = LIST_PAGE
 
     # ---- helpers -------------------------------------------------------------------------------
 
@@ -92,15 +100,26 @@ class ChatState(rx.State):
         """True while an answer of the open conversation is being generated."""
         return self.streaming_id >= 0
 
+    def _assign(self, **values: Any) -> None:
+        """Sets the vars whose value changed. Reflex re-sends every *assigned* var whole, equal or
+        not: re-assigning an unchanged list of 100 conversations cost ~15 KB per navigation."""
+        for name, value in values.items():
+            if getattr(self, name) != value:
+                setattr(self, name, value)
+
     async def _refresh_list(self, user_id: int) -> None:
         lang = await self._lang()
         untitled = translate("chat.untitled", lang)
         now = utcnow()
+        limit = self._list_limit
         with session_scope() as session:
-            rows = store.list_conversations(session, user_id=user_id, query=self.search_query)
-            self.conversations = [
-                conversation_item(c, now=now, lang=lang, untitled=untitled) for c in rows
+            rows = store.list_conversations(
+                session, user_id=user_id, query=self.search_query, limit=limit + 1
+            )
+            items = [
+                conversation_item(c, now=now, lang=lang, untitled=untitled) for c in rows[:limit]
             ]
+        self._assign(conversations=items, has_more_conversations=len(rows) > limit)
 
     async def _load_conversation(self, user_id: int, conversation_id: str) -> None:
         lang = await self._lang()
@@ -120,18 +139,20 @@ class ChatState(rx.State):
             )
             self.has_earlier = len(rows) > PAGE_SIZE
             rows = rows[-PAGE_SIZE:]
-            self.not_found = False
-            self.current_id = conv.id
-            self.current_title = conv.title or translate("chat.untitled", lang)
-            self.current_model = router.resolve(conv.model)
-            self.current_temperature = conv.temperature
-            self.current_top_p = conv.top_p if conv.top_p is not None else 1.0
-            self.current_max_tokens = conv.max_tokens or 0
-            self.current_context_window = conv.context_window
-            self.current_token_budget = conv.token_budget
-            self.messages = [message_item(m, now=now, lang=lang) for m in rows]
             live = [m for m in rows if m.status == "streaming" and m.id is not None]
-            self.streaming_id = live[-1].id if live and live[-1].id is not None else -1
+            self._assign(
+                not_found=False,
+                current_id=conv.id,
+                current_title=conv.title or translate("chat.untitled", lang),
+                current_model=router.resolve(conv.model),
+                current_temperature=conv.temperature,
+                current_top_p=conv.top_p if conv.top_p is not None else 1.0,
+                current_max_tokens=conv.max_tokens or 0,
+                current_context_window=conv.context_window,
+                current_token_budget=conv.token_budget,
+                messages=[message_item(m, now=now, lang=lang) for m in rows],
+                streaming_id=live[-1].id if live and live[-1].id is not None else -1,
+            )
 
     def _clear_current(self) -> None:
         self.current_id = ""
@@ -150,11 +171,9 @@ class ChatState(rx.State):
         if user_id is None:
             return rx.redirect("/login")
         router = get_router()
-        self.models = router.model_ids()
-        self.demo = router.demo
-        self.notice = ""
-        self.editing_id = -1
-        self.renaming_id = ""
+        self._assign(
+            models=router.model_ids(), demo=router.demo, notice="", editing_id=-1, renaming_id=""
+        )
         await self._refresh_list(user_id)
         path = urlsplit(str(self.router.url)).path.rstrip("/")
         cid = path.rsplit("/", 1)[-1] if path.startswith("/chat/") else ""
@@ -191,8 +210,17 @@ class ChatState(rx.State):
     async def search(self, query: str):
         """Filters the list by title and message content."""
         self.search_query = query[:200]
+        self._list_limit = LIST_PAGE
         user_id = await self._user_id()
         if user_id is not None:
+            await self._refresh_list(user_id)
+
+    @rx.event
+    async def load_more_conversations(self):
+        """Shows the next LIST_PAGE conversations of the list."""
+        user_id = await self._user_id()
+        if user_id is not None:
+            self._list_limit += LIST_PAGE
             await self._refresh_list(user_id)
 
     @rx.event
@@ -528,6 +556,7 @@ class ChatState(rx.State):
         while True:
             job = conversations.get_job(message_id)
             if job is not None:
+                job.changed.clear()  # before reading: text arriving from here on wakes us
                 text, finished = job.text, job.done.is_set()
             else:
                 now = time.monotonic()
@@ -546,6 +575,7 @@ class ChatState(rx.State):
                 resync, self._resync = self._resync, False
             if stop and job is not None:
                 job.cancel()
+            batch = resync or len(text) > sent
             if resync:
                 yield _js_call("r", message_id, text)
                 sent = len(text)
@@ -554,7 +584,17 @@ class ChatState(rx.State):
                 sent = len(text)
             if finished:
                 break
-            await asyncio.sleep(STREAM_BATCH_S if job is not None else REMOTE_POLL_S / 2)
+            if job is None:
+                await asyncio.sleep(REMOTE_POLL_S / 2)
+                continue
+            if batch:  # let the next batch gather (see STREAM_BATCH_S)
+                await asyncio.sleep(STREAM_BATCH_S)
+            # Then wake as soon as text arrives: the first token, and the first after a pause, go
+            # out at once instead of waiting for a polling tick (that tick was most of the added
+            # time to first token). Wake anyway every FOLLOW_BEAT_S to beat and see stop/resync.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(FOLLOW_BEAT_S):
+                    await job.changed.wait()
         async with self:
             if self._follower == me and self.streaming_id == message_id:
                 self.streaming_id = -1
