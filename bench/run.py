@@ -101,8 +101,9 @@ def table(r: dict[str, Any]) -> str:
                 (
                     f"stream cost {c['case']}",
                     TARGETS["payload_bytes_per_char"],
-                    f"{c['payload_bytes_per_char']} B/char payload, {c['wire_bytes_per_char']} "
-                    f"wire, {c['deflate_bytes_per_char']} if deflated ({c['frames']} frames)",
+                    f"{c['payload_bytes_per_char']} B/char payload ({c['batch_bytes_per_char']} in "
+                    f"text batches), {c['wire_bytes_per_char']} wire, "
+                    f"{c['deflate_bytes_per_char']} if deflated; {c['frames']} frames",
                 )
             )
         rows.append(("stream cost flatness 64k/1k", "<= 1.2", str(sc["flatness_64k_over_1k"])))

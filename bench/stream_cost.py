@@ -36,18 +36,20 @@ class Case:
     chars: int
     chunk_chars: int = 4
     chunks_per_s: float = 95
+    history: int = 0  # earlier question+answer pairs in the conversation (500-char answers)
 
     @property
     def name(self) -> str:
-        return f"{self.lang}-{self.chars // 1000}k-{self.chunk_chars}c@{self.chunks_per_s:g}/s"
+        name = f"{self.lang}-{self.chars // 1000}k-{self.chunk_chars}c@{self.chunks_per_s:g}/s"
+        return name + (f"+{self.history * 2}msgs" if self.history else "")
 
 
 FULL_CASES = [
     Case(lang, chars, chunk)
     for lang in ("en", "zh")
     for chars, chunk in ((1_000, 4), (16_000, 4), (1_000, 16), (64_000, 16))
-]
-SMOKE_CASES = [Case("en", 1_000), Case("zh", 1_000)]
+] + [Case("zh", 1_000, history=10)]
+SMOKE_CASES = [Case("en", 1_000), Case("zh", 1_000), Case("zh", 1_000, history=2)]
 
 
 def negotiated_extensions(base_url: str) -> str:
@@ -108,6 +110,11 @@ def run_case(browser: Browser, st: Stack, case: Case) -> dict[str, Any]:
     page.on("websocket", lambda ws: ws.on("framereceived", on_frame))
     try:
         open_chat(page, st.app.url)
+        for i in range(case.history):
+            st.fake.queue(Reply(text=answer(case.lang, 500), chunk_chars=50, chunks_per_s=0))
+            send(page, f"bench: history {i}")
+            page.locator(f'[data-testid="assistant-bubble"] >> nth={i}').wait_for()
+            wait_answer_done(page, timeout_ms=30_000)
         st.fake.queue(
             Reply(text=text, chunk_chars=case.chunk_chars, chunks_per_s=case.chunks_per_s)
         )
@@ -126,6 +133,7 @@ def run_case(browser: Browser, st: Stack, case: Case) -> dict[str, Any]:
         )
     finally:
         context.close()
+    batches = sum(len(f) for f in frames if b"cs.a(" in f or b"cs.r(" in f)
     payload = sum(len(f) for f in frames)
     wire = sum(len(f) + _ws_header(len(f)) for f in frames)
     deflated = sum(n + _ws_header(n) for n in deflated_sizes(frames))
@@ -141,6 +149,9 @@ def run_case(browser: Browser, st: Stack, case: Case) -> dict[str, Any]:
         "seconds": round(elapsed, 2),
         "payload_bytes": payload,
         "payload_bytes_per_char": round(payload / case.chars, 2),
+        # text batches vs everything else (state updates at start and end, navigation script)
+        "batch_bytes_per_char": round(batches / case.chars, 2),
+        "other_bytes": payload - batches,
         "wire_bytes_per_char": round(wire / case.chars, 2),
         "deflate_bytes_per_char": round(deflated / case.chars, 2),
     }
