@@ -108,51 +108,23 @@ class ChatState(rx.State):
                 setattr(self, name, value)
 
     async def _refresh_list(self, user_id: int) -> None:
-        lang = await self._lang()
-        untitled = translate("chat.untitled", lang)
-        now = utcnow()
-        limit = self._list_limit
-        with session_scope() as session:
-            rows = store.list_conversations(
-                session, user_id=user_id, query=self.search_query, limit=limit + 1
-            )
-            items = [
-                conversation_item(c, now=now, lang=lang, untitled=untitled) for c in rows[:limit]
-            ]
-        self._assign(conversations=items, has_more_conversations=len(rows) > limit)
+        # Queries run in a thread: a handler that blocks the event loop stalls every stream of
+        # the process (bench/README.md, "concurrency").
+        items, more = await asyncio.to_thread(
+            _read_list, user_id, self.search_query, self._list_limit, await self._lang()
+        )
+        self._assign(conversations=items, has_more_conversations=more)
 
     async def _load_conversation(self, user_id: int, conversation_id: str) -> None:
-        lang = await self._lang()
-        now = utcnow()
-        router = get_router()
-        with session_scope() as session:
-            conv = store.get_conversation(session, user_id=user_id, conversation_id=conversation_id)
-            if conv is None:
-                log.warning(
-                    "user %s asked for conversation %s: not theirs", user_id, conversation_id
-                )
-                self._clear_current()
-                self.not_found = True
-                return
-            rows = store.list_messages(
-                session, user_id=user_id, conversation_id=conv.id, limit=PAGE_SIZE + 1
-            )
-            self.has_earlier = len(rows) > PAGE_SIZE
-            rows = rows[-PAGE_SIZE:]
-            live = [m for m in rows if m.status == "streaming" and m.id is not None]
-            self._assign(
-                not_found=False,
-                current_id=conv.id,
-                current_title=conv.title or translate("chat.untitled", lang),
-                current_model=router.resolve(conv.model),
-                current_temperature=conv.temperature,
-                current_top_p=conv.top_p if conv.top_p is not None else 1.0,
-                current_max_tokens=conv.max_tokens or 0,
-                current_context_window=conv.context_window,
-                current_token_budget=conv.token_budget,
-                messages=[message_item(m, now=now, lang=lang) for m in rows],
-                streaming_id=live[-1].id if live and live[-1].id is not None else -1,
-            )
+        values = await asyncio.to_thread(
+            _read_conversation, user_id, conversation_id, await self._lang()
+        )
+        if values is None:
+            log.warning("user %s asked for conversation %s: not theirs", user_id, conversation_id)
+            self._clear_current()
+            self.not_found = True
+            return
+        self._assign(**values)
 
     def _clear_current(self) -> None:
         self.current_id = ""
@@ -551,7 +523,7 @@ class ChatState(rx.State):
         if user_id is None:
             return
         sent = 0  # code points already in the browser
-        last_db_check = 0.0
+        last_db_check = last_check = 0.0
         remote_text, remote_done = "", False
         while True:
             job = conversations.get_job(message_id)
@@ -566,13 +538,18 @@ class ChatState(rx.State):
                         _read_checkpoint, user_id, message_id
                     )
                 text, finished = remote_text, remote_done
-            async with self:
-                if self._follower != me or self.streaming_id != message_id:
-                    return  # a newer follower (reload) or another conversation took over
-                self._follower_beat = time.time()
-                self._sent = sent
-                stop, self._stop_requested = self._stop_requested, False
-                resync, self._resync = self._resync, False
+            stop = resync = False
+            if job is None or finished or time.monotonic() - last_check >= FOLLOW_BEAT_S:
+                # The state lock costs CPU per batch and per stream: take it only every
+                # FOLLOW_BEAT_S (resync, stop and a takeover are seen within that).
+                last_check = time.monotonic()
+                async with self:
+                    if self._follower != me or self.streaming_id != message_id:
+                        return  # a newer follower (reload) or another conversation took over
+                    self._follower_beat = time.time()
+                    self._sent = sent
+                    stop, self._stop_requested = self._stop_requested, False
+                    resync, self._resync = self._resync, False
             if stop and job is not None:
                 job.cancel()
             batch = resync or len(text) > sent
@@ -602,6 +579,49 @@ class ChatState(rx.State):
                     await self._load_conversation(user_id, self.current_id)
                 await self._refresh_list(user_id)
         yield _js_call("d", message_id)
+
+
+def _read_list(
+    user_id: int, query: str, limit: int, lang: str
+) -> tuple[list[ConversationItem], bool]:
+    """The first `limit` rows of the conversation list, and whether there are more."""
+    untitled = translate("chat.untitled", lang)
+    now = utcnow()
+    with session_scope() as session:
+        rows = store.list_conversations(session, user_id=user_id, query=query, limit=limit + 1)
+        items = [conversation_item(c, now=now, lang=lang, untitled=untitled) for c in rows[:limit]]
+    return items, len(rows) > limit
+
+
+def _read_conversation(user_id: int, conversation_id: str, lang: str) -> dict[str, Any] | None:
+    """The ChatState vars showing a conversation (its last PAGE_SIZE messages), or None if it is
+    not the user's."""
+    now = utcnow()
+    router = get_router()
+    with session_scope() as session:
+        conv = store.get_conversation(session, user_id=user_id, conversation_id=conversation_id)
+        if conv is None:
+            return None
+        rows = store.list_messages(
+            session, user_id=user_id, conversation_id=conv.id, limit=PAGE_SIZE + 1
+        )
+    has_earlier = len(rows) > PAGE_SIZE
+    rows = rows[-PAGE_SIZE:]
+    live = [m for m in rows if m.status == "streaming" and m.id is not None]
+    return {
+        "not_found": False,
+        "has_earlier": has_earlier,
+        "current_id": conv.id,
+        "current_title": conv.title or translate("chat.untitled", lang),
+        "current_model": router.resolve(conv.model),
+        "current_temperature": conv.temperature,
+        "current_top_p": conv.top_p if conv.top_p is not None else 1.0,
+        "current_max_tokens": conv.max_tokens or 0,
+        "current_context_window": conv.context_window,
+        "current_token_budget": conv.token_budget,
+        "messages": [message_item(m, now=now, lang=lang) for m in rows],
+        "streaming_id": live[-1].id if live and live[-1].id is not None else -1,
+    }
 
 
 def _read_checkpoint(user_id: int, message_id: int) -> tuple[str, bool]:
