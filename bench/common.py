@@ -68,7 +68,9 @@ class LoadStack:
 
 
 @contextlib.contextmanager
-def load_stack(chunks_per_s: float, chunk_chars: int = 4, **env_extra: str) -> Iterator[LoadStack]:
+def load_stack(
+    chunks_per_s: float, chunk_chars: int = 4, env_extra: dict[str, str] | None = None
+) -> Iterator[LoadStack]:
     """Starts `python -m tests.fakes.openai_server` at a fixed pace (answers echo the user's
     message) and the real app."""
     with tempfile.TemporaryDirectory(prefix="chatapp-bench-") as tmp:
@@ -82,7 +84,7 @@ def load_stack(chunks_per_s: float, chunk_chars: int = 4, **env_extra: str) -> I
         try:
             _wait_port(fake_port)
             t0 = time.monotonic()
-            server = _start_app(data, f"http://127.0.0.1:{fake_port}/v1", env_extra)
+            server = _start_app(data, f"http://127.0.0.1:{fake_port}/v1", env_extra or {})
             startup = time.monotonic() - t0
             yield LoadStack(app=server, fake_proc=proc, data_dir=data, startup_s=startup)
         finally:

@@ -14,6 +14,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import json
+import os
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -147,12 +148,18 @@ async def _connect_all(users: list[User], batch: int = 50) -> list[str]:
 
 
 async def _concurrency_step(
-    st: LoadStack, proto: Protocol, n: int, answer_chars: int, chunks_per_s: float
+    st: LoadStack,
+    proto: Protocol,
+    n: int,
+    answer_chars: int,
+    chunks_per_s: float,
+    max_gap_s: float = 0.25,
 ) -> dict[str, object]:
     users = [User(st.app.url, proto) for _ in range(n)]
     assert st.app.proc is not None
     pid = st.app.proc.pid
     try:
+        load_before = os.getloadavg()[0]
         errors = await _connect_all(users)
         live = [u for u in users if u.hydrated.is_set()]
         text = ("load test " * (answer_chars // 10 + 1))[:answer_chars]
@@ -179,7 +186,13 @@ async def _concurrency_step(
         cpu = tree_cpu_seconds(pid) - cpu0
     finally:
         await asyncio.gather(*(u.close() for u in users))
-    gaps = [b - a for u in users for a, b in zip(u.updates, u.updates[1:], strict=False)]
+    pairs = [(a, b) for u in users for a, b in zip(u.updates, u.updates[1:], strict=False)]
+    gaps = [b - a for a, b in pairs]
+    # When the long gaps happen (seconds into the step): ramp-up, steady state, or the end.
+    slow: dict[int, int] = {}
+    for a, b in pairs:
+        if b - a > max_gap_s:
+            slow[int(a - t0)] = slow.get(int(a - t0), 0) + 1
     errors += [e for u in users for e in u.errors]
     return {
         "users": n,
@@ -189,8 +202,14 @@ async def _concurrency_step(
         "update_gap_ms_p50": round(percentile(gaps, 50) * 1000, 1),
         "update_gap_ms_p99": round(percentile(gaps, 99) * 1000, 1),
         "update_gap_ms_max": round(max(gaps) * 1000, 1) if gaps else None,
+        "slow_gaps_by_second": dict(sorted(slow.items())),
         "seconds": round(elapsed, 1),
+        "loadavg_1min_before": round(load_before, 1),
         "backend_cpu_cores": round(cpu / elapsed, 2),
+        # What one answer cost the app, whatever else the machine was doing: the figure to
+        # extrapolate capacity from on a shared machine.
+        "backend_cpu_ms_per_stream": round(cpu / max(1, n) * 1000, 1),
+        "loadavg_1min_after": round(os.getloadavg()[0], 1),
         "backend_rss_peak_mb": round(rss_peak / 2**20, 1),
         "bytes_received_per_user": int(sum(u.received_bytes for u in users) / max(1, n)),
     }
