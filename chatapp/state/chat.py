@@ -30,14 +30,22 @@ from chatapp.views import ConversationItem, MessageItem, conversation_item, mess
 
 log = logging.getLogger(__name__)
 
-# Why 80 ms: each batch costs ~70 bytes of framing; at ~95 chunks/s a 50 ms batch carries ~20 chars
-# (≈4.5 B/char overhead) and 80 ms ~30 chars (≈3 B/char), while 80 ms is still below what the eye
-# reads as stutter. Longer intervals look choppy; shorter ones cost bandwidth and CPU per stream.
-STREAM_BATCH_S = 0.08
+# Why 100 ms (bench/README.md, "stream cost"): each batch is one websocket frame with ~140 bytes
+# of Reflex framing around the new text. At ~95 chunks/s x 4 chars a batch carries ~38 chars at
+# 100 ms (~3.7 B/char of framing) vs ~30 at 80 ms (~4.6 B/char); Chinese text itself costs 3 B/char
+# in the batches and 3 B/char again in the final message list, so 80 ms put Chinese over the
+# 10 B/char budget. 10 updates/s still reads as smooth, and each batch also costs CPU per stream
+# (a frame to encode and send): fewer batches = more streams per core. The first batch is not
+# delayed: the follower sends as soon as text arrives after a quiet spell (added first-token
+# time ~10-20 ms, not up to one interval).
+STREAM_BATCH_S = 0.1
 # Following an answer streamed by another process (after a reconnect to another instance): poll
 # the checkpoints, which are written every second.
 REMOTE_POLL_S = 0.5
-PAGE_SIZE = 50
+# Messages shown when a conversation opens (and per "load earlier"). Rendering costs ~7 ms per
+# message on the 2-core bench machine (markdown + bubble): 50 took ~380 ms on top of the route
+# change, over the 500 ms click-to-rendered budget; 20 fill a screen (bench/README.md, "big").
+PAGE_SIZE = 20
 # Conversations shown at first (and added by "load more"): 2,000 rows took ~2 s to render and
 # every list change re-sends the whole list (bench/README.md, "big conversations").
 LIST_PAGE = 100
@@ -359,7 +367,15 @@ class ChatState(rx.State):
         except NotFound:
             self.notice = user_message("not_found", await self._lang())
             return None
-        # The user message is committed (session_scope exited) before the model is called.
+        self._assign(notice="", editing_id=-1)
+        self._stop_requested = False
+        self._resync = False
+        await self._load_conversation(user_id, turn.conversation_id)
+        self.streaming_id = turn.assistant_message_id
+        await self._refresh_list(user_id)
+        # The user message is committed (session_scope exited) before the model is called. The
+        # model is called last: its first token then finds this handler done and the follower
+        # starting, instead of waiting behind the reloads above (added first-token time).
         router = get_router()
         conversations.start_answer(
             user_id=user_id,
@@ -367,13 +383,6 @@ class ChatState(rx.State):
             request=request,
             client=router.client_for(request.model),
         )
-        self.notice = ""
-        self.editing_id = -1
-        self._stop_requested = False
-        self._resync = False
-        await self._load_conversation(user_id, turn.conversation_id)
-        self.streaming_id = turn.assistant_message_id
-        await self._refresh_list(user_id)
         return ChatState.follow(turn.assistant_message_id)
 
     @rx.event
