@@ -97,14 +97,16 @@ def run_case(browser: Browser, st: Stack, case: Case) -> dict[str, Any]:
     context = browser.new_context(viewport={"width": 1280, "height": 820})
     page = context.new_page()
     frames: list[bytes] = []
-    state = {"on": False, "done": False}
+    state = {"on": False, "streamed": False, "done": False}
 
     def on_frame(payload: str | bytes) -> None:
         if not state["on"] or state["done"]:
             return
         data = payload.encode() if isinstance(payload, str) else payload
         frames.append(data)
-        if b"cs.d(" in data:
+        if b"cs.a(" in data:
+            state["streamed"] = True
+        if b"cs.d(" in data and state["streamed"]:
             state["done"] = True
 
     page.on("websocket", lambda ws: ws.on("framereceived", on_frame))
@@ -115,6 +117,7 @@ def run_case(browser: Browser, st: Stack, case: Case) -> dict[str, Any]:
             send(page, f"bench: history {i}")
             page.locator(f'[data-testid="assistant-bubble"] >> nth={i}').wait_for()
             wait_answer_done(page, timeout_ms=30_000)
+        page.wait_for_timeout(300)  # the last history answer's final frames
         st.fake.queue(
             Reply(text=text, chunk_chars=case.chunk_chars, chunks_per_s=case.chunks_per_s)
         )
