@@ -70,7 +70,7 @@ def capture_protocol(browser: Browser, base_url: str) -> Protocol:
     try:
         open_chat(page, base_url)
         send(page, "capture")
-        wait_answer_done(page, timeout_ms=30_000)
+        wait_answer_done(page, timeout_ms=90_000)
     finally:
         context.close()
     connect = next(f for f in sent if f.startswith("40" + NS + ","))

@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -71,6 +72,15 @@ def run(smoke: bool, only: set[str] | None, workers: int = 0) -> dict[str, Any]:
     }
     want = (lambda name: name in only) if only else (lambda name: True)
     started = time.monotonic()
+
+    def step(key: str, fn: Callable[[], Any]) -> None:
+        # One failing benchmark (a timeout on a busy machine) must not lose the others.
+        try:
+            out[key] = fn()
+        except Exception as exc:
+            out[key] = {"error": f"{type(exc).__name__}: {str(exc)[:300]}"}
+        save(out)
+
     with sync_playwright() as pw:
         browser = launch_browser(pw)
         try:
@@ -78,12 +88,13 @@ def run(smoke: bool, only: set[str] | None, workers: int = 0) -> dict[str, Any]:
                 with stack() as st:
                     out["startup_warm_s"] = round(st.startup_s, 1)
                     if want("stream"):
-                        out["stream_cost"] = stream_cost.run(browser, st, smoke)
+                        step("stream_cost", lambda: stream_cost.run(browser, st, smoke))
                     if want("ttft"):
-                        out["first_token"] = ttft.run(browser, st, p["ttft_runs"])
+                        step("first_token", lambda: ttft.run(browser, st, p["ttft_runs"]))
                     if want("big"):
-                        out["big_conversations"] = big.run(
-                            browser, st, p["big_conversations"], p["big_messages"]
+                        step(
+                            "big_conversations",
+                            lambda: big.run(browser, st, p["big_conversations"], p["big_messages"]),
                         )
             if want("load") or want("memory"):
                 env: dict[str, str] = {}
@@ -95,14 +106,17 @@ def run(smoke: bool, only: set[str] | None, workers: int = 0) -> dict[str, Any]:
                     out.setdefault("startup_warm_s", round(ls.startup_s, 1))
                     proto = load.capture_protocol(browser, ls.app.url)
                     if want("memory"):
-                        out["idle_memory"] = load.idle_memory(ls, proto, p["idle_sockets"])
+                        step("idle_memory", lambda: load.idle_memory(ls, proto, p["idle_sockets"]))
                     if want("load"):
-                        out["concurrency"] = load.concurrency(
-                            ls,
-                            proto,
-                            p["load_steps"],
-                            p["load_answer_chars"],
-                            LOAD_CHUNKS_PER_S,
+                        step(
+                            "concurrency",
+                            lambda: load.concurrency(
+                                ls,
+                                proto,
+                                p["load_steps"],
+                                p["load_answer_chars"],
+                                LOAD_CHUNKS_PER_S,
+                            ),
                         )
         finally:
             browser.close()
@@ -111,9 +125,20 @@ def run(smoke: bool, only: set[str] | None, workers: int = 0) -> dict[str, Any]:
     return out
 
 
+def save(result: dict[str, Any]) -> None:
+    """Writes latest.json (after every benchmark, so a crash keeps what was measured)."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(result, indent=2, ensure_ascii=False)
+    (RESULTS / "latest.json").write_text(text + "\n")
+
+
 def table(r: dict[str, Any]) -> str:
     """A markdown table of the headline numbers."""
     rows = [("benchmark", "target", "measured")]
+    for key in ("stream_cost", "first_token", "concurrency", "big_conversations", "idle_memory"):
+        if "error" in r.get(key, {}):
+            rows.append((key, "", "FAILED: " + r[key]["error"][:80]))
+            r = {k: v for k, v in r.items() if k != key}
     sc = r.get("stream_cost")
     if sc:
         for c in sc["cases"]:
@@ -204,9 +229,8 @@ def main() -> None:
     args = parser.parse_args()
     only = {x.strip() for x in args.only.split(",") if x.strip()} or None
     result = run(args.smoke, only, args.workers)
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    save(result)
     text = json.dumps(result, indent=2, ensure_ascii=False)
-    (RESULTS / "latest.json").write_text(text + "\n")
     stamp = datetime.now(UTC).strftime("%Y-%m-%d-%H%M")
     (RESULTS / f"{stamp}.json").write_text(text + "\n")
     print(table(result))

@@ -372,7 +372,11 @@ class ChatState(rx.State):
         self._resync = False
         await self._load_conversation(user_id, turn.conversation_id)
         self.streaming_id = turn.assistant_message_id
-        await self._refresh_list(user_id)
+        top = self.conversations[0] if self.conversations else None
+        if top is None or top.id != self.current_id or top.title != self.current_title:
+            # A new or re-titled conversation shows at once; otherwise the list (preview, time)
+            # is refreshed once, when the answer ends: every refresh re-sends the whole list.
+            await self._refresh_list(user_id)
         # The user message is committed (session_scope exited) before the model is called. The
         # model is called last: its first token then finds this handler done and the follower
         # starting, instead of waiting behind the reloads above (added first-token time).
@@ -528,8 +532,12 @@ class ChatState(rx.State):
                 return
             self._follower += 1
             me = self._follower
-            user_id = await self._user_id()
-        if user_id is None:
+            # A job of this process was started for this user (checked when it began): ask who
+            # is logged in (a query) only to read another process's checkpoints — not before the
+            # first token. The end re-checks anyway.
+            job = conversations.get_job(message_id)
+            user_id = None if job is not None else await self._user_id()
+        if job is None and user_id is None:
             return
         sent = 0  # code points already in the browser
         last_db_check = last_check = 0.0
@@ -544,7 +552,7 @@ class ChatState(rx.State):
                 if now - last_db_check >= REMOTE_POLL_S:
                     last_db_check = now
                     remote_text, remote_done = await asyncio.to_thread(
-                        _read_checkpoint, user_id, message_id
+                        _read_checkpoint, user_id or 0, message_id
                     )
                 text, finished = remote_text, remote_done
             stop = resync = False
@@ -584,9 +592,11 @@ class ChatState(rx.State):
         async with self:
             if self._follower == me and self.streaming_id == message_id:
                 self.streaming_id = -1
-                if self.current_id:
-                    await self._load_conversation(user_id, self.current_id)
-                await self._refresh_list(user_id)
+                user_id = await self._user_id()
+                if user_id is not None:
+                    if self.current_id:
+                        await self._load_conversation(user_id, self.current_id)
+                    await self._refresh_list(user_id)
         yield _js_call("d", message_id)
 
 
