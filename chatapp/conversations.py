@@ -14,6 +14,7 @@ import asyncio
 import json
 import logging
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -224,6 +225,9 @@ class AnswerJob:
     started_at: float = 0.0
     first_token_at: float | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set whenever text arrives or the job ends: followers sleep on it instead of polling, so the
+    # first token reaches the browser at once (see ChatState.follow).
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
     _saved_length: int = -1
 
@@ -237,7 +241,8 @@ class AnswerJob:
     async def run(self) -> None:
         """Consumes the model stream; always leaves the row in a final state."""
         self.started_at = self.clock()
-        heartbeat = asyncio.create_task(self._heartbeat())
+        checkpointer = _checkpointer(self.checkpoint_interval)
+        checkpointer.add(self)
         usage = None
         try:
             async for event in self.client.stream_chat(
@@ -249,6 +254,7 @@ class AnswerJob:
                             self.first_token_at = self.clock()
                         self.parts.append(event.text)
                         self.length += len(event.text)
+                        self.changed.set()
                 elif isinstance(event, StreamDone):
                     self.finish_reason = event.finish_reason
                     usage = event.usage
@@ -267,7 +273,7 @@ class AnswerJob:
             else:
                 log.warning("answer %s failed: %s", self.message_id, self.error_code)
         finally:
-            heartbeat.cancel()
+            checkpointer.discard(self)
             fields: dict[str, Any] = {
                 "content": self.text,
                 "status": self.status,
@@ -279,12 +285,7 @@ class AnswerJob:
                 fields["completion_tokens"] = getattr(usage, "completion_tokens", None)
             await asyncio.shield(asyncio.to_thread(self._save, fields, True))
             self.done.set()
-
-    async def _heartbeat(self) -> None:
-        while True:
-            await asyncio.sleep(self.checkpoint_interval)
-            # Always write: updated_at is the liveness signal other processes read.
-            await asyncio.to_thread(self._save, {"content": self.text}, False)
+            self.changed.set()
 
     def _save(self, fields: dict[str, Any], final: bool) -> None:
         try:
@@ -305,6 +306,52 @@ class AnswerJob:
         """Stops the answer: cancels the upstream request; what arrived is kept as 'stopped'."""
         if self.task is not None and not self.task.done():
             self.task.cancel()
+
+
+class _Checkpointer:
+    """Writes the text of every answer this process streams, every `interval` seconds, in ONE
+    statement — always, even when the model is silent: `updated_at` is the liveness signal other
+    processes read (see reap_stale_answers)."""
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self.jobs: dict[int, AnswerJob] = {}  # by message id (a dataclass job is unhashable)
+        self.task: asyncio.Task[None] | None = None
+
+    def add(self, job: AnswerJob) -> None:
+        self.jobs[job.message_id] = job
+        if self.task is None or self.task.done():
+            self.task = asyncio.create_task(self._loop())
+
+    def discard(self, job: AnswerJob) -> None:
+        if self.jobs.get(job.message_id) is job:
+            del self.jobs[job.message_id]
+
+    async def _loop(self) -> None:
+        while self.jobs:
+            await asyncio.sleep(self.interval)
+            items = [(j.user_id, j.message_id, j.text) for j in list(self.jobs.values())]
+            try:
+                await asyncio.to_thread(_checkpoint, items)
+            except Exception:  # a failed checkpoint must not kill streams; the next one retries
+                log.exception("checkpoint of %d answers failed", len(items))
+
+
+def _checkpoint(items: list[tuple[int, int, str]]) -> None:
+    with session_scope() as session:
+        store.checkpoint_messages(session, items=items)
+
+
+# One checkpointer per event loop and interval (tests run several loops in one process).
+_checkpointers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[float, _Checkpointer]]
+_checkpointers = weakref.WeakKeyDictionary()
+
+
+def _checkpointer(interval: float) -> _Checkpointer:
+    by_interval = _checkpointers.setdefault(asyncio.get_running_loop(), {})
+    if interval not in by_interval:
+        by_interval[interval] = _Checkpointer(interval)
+    return by_interval[interval]
 
 
 _jobs: dict[int, AnswerJob] = {}

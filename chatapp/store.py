@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import bindparam, func, or_
 from sqlmodel import Session, col, delete, select
 
 from chatapp.models import Conversation, Message, utcnow
@@ -189,6 +189,25 @@ def update_message(
     session.add(msg)
     session.flush()
     return msg
+
+
+def checkpoint_messages(session: Session, *, items: Sequence[tuple[int, int, str]]) -> None:
+    """Saves the text of answers being streamed: `(user_id, message_id, content)` each, in one
+    executemany UPDATE (one statement for every answer of the process, not one transaction each:
+    separate SQLite write transactions were a quarter of the CPU at 100 streams)."""
+    if not items:
+        return
+    table = Message.__table__  # type: ignore[attr-defined]
+    stmt = (
+        table.update()
+        .where(table.c.id == bindparam("b_id"), table.c.user_id == bindparam("b_user"))
+        .values(content=bindparam("b_content"), updated_at=bindparam("b_at"))
+    )
+    now = utcnow()
+    session.connection().execute(
+        stmt,
+        [{"b_id": m, "b_user": u, "b_content": c, "b_at": now} for u, m, c in items],
+    )
 
 
 def delete_messages(session: Session, *, user_id: int, message_ids: Sequence[int]) -> int:

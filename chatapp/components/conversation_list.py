@@ -149,6 +149,17 @@ def conversation_list() -> rx.Component:
         rx.box(
             rx.foreach(ChatState.conversations, _row),
             rx.cond(
+                ChatState.has_more_conversations,
+                rx.button(
+                    t("chat.load_more"),
+                    variant="soft",
+                    size="1",
+                    on_click=ChatState.load_more_conversations,
+                    class_name="load-earlier",
+                    id="conv-load-more",
+                ),
+            ),
+            rx.cond(
                 ChatState.conversations.length() == 0,
                 rx.box(
                     rx.cond(

@@ -9,6 +9,7 @@ answer is moved into `messages` once. This keeps websocket traffic O(answer), no
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -32,16 +33,29 @@ from chatapp.views import ConversationItem, MessageItem, conversation_item, mess
 
 log = logging.getLogger(__name__)
 
-# Why 80 ms: each batch costs ~70 bytes of framing; at ~95 chunks/s a 50 ms batch carries ~20 chars
-# (≈4.5 B/char overhead) and 80 ms ~30 chars (≈3 B/char), while 80 ms is still below what the eye
-# reads as stutter. Longer intervals look choppy; shorter ones cost bandwidth and CPU per stream.
-STREAM_BATCH_S = 0.08
+# Why 100 ms (bench/README.md, "stream cost"): each batch is one websocket frame with ~140 bytes
+# of Reflex framing around the new text. At ~95 chunks/s x 4 chars a batch carries ~38 chars at
+# 100 ms (~3.7 B/char of framing) vs ~30 at 80 ms (~4.6 B/char); Chinese text itself costs 3 B/char
+# in the batches and 3 B/char again in the final message list, so 80 ms put Chinese over the
+# 10 B/char budget. 10 updates/s still reads as smooth, and each batch also costs CPU per stream
+# (a frame to encode and send): fewer batches = more streams per core. The first batch is not
+# delayed: the follower sends as soon as text arrives after a quiet spell (added first-token
+# time p50 ~15-35 ms on the shared 2-core bench machine; polling every 80 ms gave 86 ms).
+STREAM_BATCH_S = 0.1
 # Following an answer streamed by another process (after a reconnect to another instance): poll
 # the checkpoints, which are written every second.
 REMOTE_POLL_S = 0.5
-PAGE_SIZE = 50
+# Messages shown when a conversation opens (and per "load earlier"). Rendering costs ~7 ms per
+# message on the 2-core bench machine (markdown + bubble): 50 took ~380 ms on top of the route
+# change, over the 500 ms click-to-rendered budget; 20 fill a screen (bench/README.md, "big").
+PAGE_SIZE = 20
+# Conversations shown at first (and added by "load more"): 2,000 rows took ~2 s to render and
+# every list change re-sends the whole list (bench/README.md, "big conversations").
+LIST_PAGE = 100
 # A follower that has not beaten for this long is gone (its process died or the task ended).
 FOLLOWER_DEAD_S = 2.0
+# How often an idle follower (the model is silent) wakes up anyway; well below FOLLOWER_DEAD_S.
+FOLLOW_BEAT_S = 0.5
 
 
 def _js_call(name: str, *args: object) -> rx.event.EventSpec:
@@ -55,6 +69,7 @@ class ChatState(rx.State):
     """The chat page."""
 
     conversations: list[ConversationItem] = []
+    has_more_conversations: bool = False
     search_query: str = ""
     current_id: str = ""
     current_title: str = ""
@@ -81,6 +96,7 @@ class ChatState(rx.State):
     _follower: int = 0
     _follower_beat: float = 0.0
     _sent: int = 0
+    _list_limit: int = LIST_PAGE
 
     # ---- helpers -------------------------------------------------------------------------------
 
@@ -96,47 +112,31 @@ class ChatState(rx.State):
         """True while an answer of the open conversation is being generated."""
         return self.streaming_id >= 0
 
+    def _assign(self, **values: Any) -> None:
+        """Sets the vars whose value changed. Reflex re-sends every *assigned* var whole, equal or
+        not: re-assigning an unchanged list of 100 conversations cost ~15 KB per navigation."""
+        for name, value in values.items():
+            if getattr(self, name) != value:
+                setattr(self, name, value)
+
     async def _refresh_list(self, user_id: int) -> None:
-        lang = await self._lang()
-        untitled = translate("chat.untitled", lang)
-        now = utcnow()
-        with session_scope() as session:
-            rows = store.list_conversations(session, user_id=user_id, query=self.search_query)
-            self.conversations = [
-                conversation_item(c, now=now, lang=lang, untitled=untitled) for c in rows
-            ]
+        # Queries run in a thread: a handler that blocks the event loop stalls every stream of
+        # the process (bench/README.md, "concurrency").
+        items, more = await asyncio.to_thread(
+            _read_list, user_id, self.search_query, self._list_limit, await self._lang()
+        )
+        self._assign(conversations=items, has_more_conversations=more)
 
     async def _load_conversation(self, user_id: int, conversation_id: str) -> None:
-        lang = await self._lang()
-        now = utcnow()
-        router = get_router()
-        with session_scope() as session:
-            conv = store.get_conversation(session, user_id=user_id, conversation_id=conversation_id)
-            if conv is None:
-                log.warning(
-                    "user %s asked for conversation %s: not theirs", user_id, conversation_id
-                )
-                self._clear_current()
-                self.not_found = True
-                return
-            rows = store.list_messages(
-                session, user_id=user_id, conversation_id=conv.id, limit=PAGE_SIZE + 1
-            )
-            self.has_earlier = len(rows) > PAGE_SIZE
-            rows = rows[-PAGE_SIZE:]
-            self.not_found = False
-            self.current_id = conv.id
-            self.current_title = conv.title or translate("chat.untitled", lang)
-            self.current_model = router.resolve(conv.model)
-            self.current_temperature = conv.temperature
-            self.current_top_p = conv.top_p if conv.top_p is not None else 1.0
-            self.current_max_tokens = conv.max_tokens or 0
-            self.current_context_window = conv.context_window
-            self.current_token_budget = conv.token_budget
-            self.current_role_id = conv.role_id or 0
-            self.messages = [message_item(m, now=now, lang=lang) for m in rows]
-            live = [m for m in rows if m.status == "streaming" and m.id is not None]
-            self.streaming_id = live[-1].id if live and live[-1].id is not None else -1
+        values = await asyncio.to_thread(
+            _read_conversation, user_id, conversation_id, await self._lang()
+        )
+        if values is None:
+            log.warning("user %s asked for conversation %s: not theirs", user_id, conversation_id)
+            self._clear_current()
+            self.not_found = True
+            return
+        self._assign(**values)
 
     def _clear_current(self) -> None:
         self.current_id = ""
@@ -156,11 +156,9 @@ class ChatState(rx.State):
         if user_id is None:
             return rx.redirect("/login")
         router = get_router()
-        self.models = router.model_ids()
-        self.demo = router.demo
-        self.notice = ""
-        self.editing_id = -1
-        self.renaming_id = ""
+        self._assign(
+            models=router.model_ids(), demo=router.demo, notice="", editing_id=-1, renaming_id=""
+        )
         await self._refresh_list(user_id)
         path = urlsplit(str(self.router.url)).path.rstrip("/")
         cid = path.rsplit("/", 1)[-1] if path.startswith("/chat/") else ""
@@ -199,8 +197,17 @@ class ChatState(rx.State):
     async def search(self, query: str):
         """Filters the list by title and message content."""
         self.search_query = query[:200]
+        self._list_limit = LIST_PAGE
         user_id = await self._user_id()
         if user_id is not None:
+            await self._refresh_list(user_id)
+
+    @rx.event
+    async def load_more_conversations(self):
+        """Shows the next LIST_PAGE conversations of the list."""
+        user_id = await self._user_id()
+        if user_id is not None:
+            self._list_limit += LIST_PAGE
             await self._refresh_list(user_id)
 
     @rx.event
@@ -371,7 +378,19 @@ class ChatState(rx.State):
         except NotFound:
             self.notice = user_message("not_found", await self._lang())
             return None
-        # The user message is committed (session_scope exited) before the model is called.
+        self._assign(notice="", editing_id=-1)
+        self._stop_requested = False
+        self._resync = False
+        await self._load_conversation(user_id, turn.conversation_id)
+        self.streaming_id = turn.assistant_message_id
+        top = self.conversations[0] if self.conversations else None
+        if top is None or top.id != self.current_id or top.title != self.current_title:
+            # A new or re-titled conversation shows at once; otherwise the list (preview, time)
+            # is refreshed once, when the answer ends: every refresh re-sends the whole list.
+            await self._refresh_list(user_id)
+        # The user message is committed (session_scope exited) before the model is called. The
+        # model is called last: its first token then finds this handler done and the follower
+        # starting, instead of waiting behind the reloads above (added first-token time).
         router = get_router()
         conversations.start_answer(
             user_id=user_id,
@@ -379,13 +398,6 @@ class ChatState(rx.State):
             request=request,
             client=router.client_for(request.model, api_key=api_key, base_url=base_url),
         )
-        self.notice = ""
-        self.editing_id = -1
-        self._stop_requested = False
-        self._resync = False
-        await self._load_conversation(user_id, turn.conversation_id)
-        self.streaming_id = turn.assistant_message_id
-        await self._refresh_list(user_id)
         return ChatState.follow(turn.assistant_message_id)
 
     @rx.event
@@ -548,33 +560,44 @@ class ChatState(rx.State):
                 return
             self._follower += 1
             me = self._follower
-            user_id = await self._user_id()
-        if user_id is None:
+            # A job of this process was started for this user (checked when it began): ask who
+            # is logged in (a query) only to read another process's checkpoints — not before the
+            # first token. The end re-checks anyway.
+            job = conversations.get_job(message_id)
+            user_id = None if job is not None else await self._user_id()
+        if job is None and user_id is None:
             return
         sent = 0  # code points already in the browser
-        last_db_check = 0.0
+        last_db_check = last_check = 0.0
         remote_text, remote_done = "", False
         while True:
             job = conversations.get_job(message_id)
             if job is not None:
+                job.changed.clear()  # before reading: text arriving from here on wakes us
                 text, finished = job.text, job.done.is_set()
             else:
                 now = time.monotonic()
                 if now - last_db_check >= REMOTE_POLL_S:
                     last_db_check = now
                     remote_text, remote_done = await asyncio.to_thread(
-                        _read_checkpoint, user_id, message_id
+                        _read_checkpoint, user_id or 0, message_id
                     )
                 text, finished = remote_text, remote_done
-            async with self:
-                if self._follower != me or self.streaming_id != message_id:
-                    return  # a newer follower (reload) or another conversation took over
-                self._follower_beat = time.time()
-                self._sent = sent
-                stop, self._stop_requested = self._stop_requested, False
-                resync, self._resync = self._resync, False
+            stop = resync = False
+            if job is None or finished or time.monotonic() - last_check >= FOLLOW_BEAT_S:
+                # The state lock costs CPU per batch and per stream: take it only every
+                # FOLLOW_BEAT_S (resync, stop and a takeover are seen within that).
+                last_check = time.monotonic()
+                async with self:
+                    if self._follower != me or self.streaming_id != message_id:
+                        return  # a newer follower (reload) or another conversation took over
+                    self._follower_beat = time.time()
+                    self._sent = sent
+                    stop, self._stop_requested = self._stop_requested, False
+                    resync, self._resync = self._resync, False
             if stop and job is not None:
                 job.cancel()
+            batch = resync or len(text) > sent
             if resync:
                 yield _js_call("r", message_id, text)
                 sent = len(text)
@@ -583,14 +606,70 @@ class ChatState(rx.State):
                 sent = len(text)
             if finished:
                 break
-            await asyncio.sleep(STREAM_BATCH_S if job is not None else REMOTE_POLL_S / 2)
+            if job is None:
+                await asyncio.sleep(REMOTE_POLL_S / 2)
+                continue
+            if batch:  # let the next batch gather (see STREAM_BATCH_S)
+                await asyncio.sleep(STREAM_BATCH_S)
+            # Then wake as soon as text arrives: the first token, and the first after a pause, go
+            # out at once instead of waiting for a polling tick (that tick was most of the added
+            # time to first token). Wake anyway every FOLLOW_BEAT_S to beat and see stop/resync.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(FOLLOW_BEAT_S):
+                    await job.changed.wait()
         async with self:
             if self._follower == me and self.streaming_id == message_id:
                 self.streaming_id = -1
-                if self.current_id:
-                    await self._load_conversation(user_id, self.current_id)
-                await self._refresh_list(user_id)
+                user_id = await self._user_id()
+                if user_id is not None:
+                    if self.current_id:
+                        await self._load_conversation(user_id, self.current_id)
+                    await self._refresh_list(user_id)
         yield _js_call("d", message_id)
+
+
+def _read_list(
+    user_id: int, query: str, limit: int, lang: str
+) -> tuple[list[ConversationItem], bool]:
+    """The first `limit` rows of the conversation list, and whether there are more."""
+    untitled = translate("chat.untitled", lang)
+    now = utcnow()
+    with session_scope() as session:
+        rows = store.list_conversations(session, user_id=user_id, query=query, limit=limit + 1)
+        items = [conversation_item(c, now=now, lang=lang, untitled=untitled) for c in rows[:limit]]
+    return items, len(rows) > limit
+
+
+def _read_conversation(user_id: int, conversation_id: str, lang: str) -> dict[str, Any] | None:
+    """The ChatState vars showing a conversation (its last PAGE_SIZE messages), or None if it is
+    not the user's."""
+    now = utcnow()
+    router = get_router()
+    with session_scope() as session:
+        conv = store.get_conversation(session, user_id=user_id, conversation_id=conversation_id)
+        if conv is None:
+            return None
+        rows = store.list_messages(
+            session, user_id=user_id, conversation_id=conv.id, limit=PAGE_SIZE + 1
+        )
+    has_earlier = len(rows) > PAGE_SIZE
+    rows = rows[-PAGE_SIZE:]
+    live = [m for m in rows if m.status == "streaming" and m.id is not None]
+    return {
+        "not_found": False,
+        "has_earlier": has_earlier,
+        "current_id": conv.id,
+        "current_title": conv.title or translate("chat.untitled", lang),
+        "current_model": router.resolve(conv.model),
+        "current_temperature": conv.temperature,
+        "current_top_p": conv.top_p if conv.top_p is not None else 1.0,
+        "current_max_tokens": conv.max_tokens or 0,
+        "current_context_window": conv.context_window,
+        "current_token_budget": conv.token_budget,
+        "current_role_id": conv.role_id or 0,
+        "messages": [message_item(m, now=now, lang=lang) for m in rows],
+        "streaming_id": live[-1].id if live and live[-1].id is not None else -1,
+    }
 
 
 def _read_checkpoint(user_id: int, message_id: int) -> tuple[str, bool]:

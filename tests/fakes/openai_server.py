@@ -150,6 +150,7 @@ class FakeOpenAI:
         self._requests: list[RecordedRequest] = []
         self._disconnects = 0
         self._completed = 0
+        self._first_chunks: list[float] = []
         self._ids = itertools.count(1)
         self._closing = False
         self._server: uvicorn.Server | None = None
@@ -192,11 +193,19 @@ class FakeOpenAI:
         with self._lock:
             return self._completed
 
+    @property
+    def first_chunk_times(self) -> list[float]:
+        """Wall-clock time (`time.time()`) each stream's first content chunk was handed to the
+        server, in order (benchmarks compare it with when the browser showed the first token)."""
+        with self._lock:
+            return list(self._first_chunks)
+
     def reset(self) -> None:
         """Forget queued replies, recorded requests and counters."""
         with self._lock:
             self._queue.clear()
             self._requests.clear()
+            self._first_chunks.clear()
             self._disconnects = self._completed = 0
 
     def wait_for(self, condition: Callable[[], bool], timeout: float = 5.0) -> bool:
@@ -376,7 +385,11 @@ class FakeOpenAI:
                 if sent and reply.chunks_per_s > 0:
                     await asyncio.sleep(1 / reply.chunks_per_s)
                 delta = {"index": 0, "delta": {"content": pieces[sent]}, "finish_reason": None}
-                yield chunk([delta])
+                data = chunk([delta])
+                if sent == 0:
+                    with self._lock:
+                        self._first_chunks.append(time.time())
+                yield data
             yield chunk([{"index": 0, "delta": {}, "finish_reason": reply.finish_reason}])
             if reply.usage:
                 yield chunk([], usage=_usage(body, len(pieces)))

@@ -1,0 +1,1 @@
+"""Benchmarks of the real app in production mode (`make bench`, `make bench-smoke`)."""

@@ -1,0 +1,244 @@
+"""`make bench` / `make bench-smoke`: runs every benchmark against the real app in production mode,
+prints a table and writes bench/results/latest.json (plus a dated copy).
+
+Two app instances are started in turn: one wired to an in-process fake model (stream cost, first
+token, big conversations — replies queued per case) and one wired to a fake model running as its
+own process at a fixed pace (concurrency and idle memory — the load client needs the CPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from playwright.sync_api import sync_playwright
+
+from bench import big, load, stream_cost, ttft
+from bench.common import RESULTS, launch_browser, load_stack, machine, stack
+
+TARGETS = {
+    "payload_bytes_per_char": "<= 10, flat (64k/1k <= 1.2)",
+    "added_ttft_ms_p50": "<= 15 ms",
+    "max_concurrent_streams": ">= 300",
+    "click_to_rendered_ms": "<= 500 ms",
+    "rss_per_idle_user_kb": "<= 1024 KB",
+}
+
+FULL = {
+    "ttft_runs": 20,
+    "big_conversations": 2_000,
+    "big_messages": 1_000,
+    "load_steps": [50, 100, 200, 300, 400, 500],
+    "load_answer_chars": 1_200,
+    "idle_sockets": 1_000,
+}
+SMOKE = {
+    "ttft_runs": 3,
+    "big_conversations": 150,
+    "big_messages": 120,
+    "load_steps": [5],
+    "load_answer_chars": 200,
+    "idle_sockets": 20,
+}
+LOAD_CHUNKS_PER_S = 30
+
+
+def free_redis_db(url: str = "redis://127.0.0.1:6379") -> str:
+    """A Redis database number nobody uses now (other developers share this Redis): the highest
+    empty one, so that the low numbers people pick by hand stay free."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    used = {int(k[2:]) for k in client.info("keyspace")}  # type: ignore[union-attr]
+    db = max(set(range(1, 16)) - used)
+    return f"{url}/{db}"
+
+
+def run(smoke: bool, only: set[str] | None, workers: int = 0) -> dict[str, Any]:
+    """Runs the benchmarks; returns everything measured."""
+    p = SMOKE if smoke else FULL
+    out: dict[str, Any] = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "smoke": smoke,
+        "machine": machine(),
+        # Other developers share this 2-core machine: the load average says how much.
+        "loadavg_at_start": [round(x, 1) for x in os.getloadavg()],
+        "targets": TARGETS,
+    }
+    want = (lambda name: name in only) if only else (lambda name: True)
+    started = time.monotonic()
+
+    def step(key: str, fn: Callable[[], Any]) -> None:
+        # One failing benchmark (a timeout on a busy machine) must not lose the others.
+        try:
+            out[key] = fn()
+        except Exception as exc:
+            out[key] = {"error": f"{type(exc).__name__}: {str(exc)[:300]}"}
+        save(out)
+
+    with sync_playwright() as pw:
+        browser = launch_browser(pw)
+        try:
+            if want("stream") or want("ttft") or want("big"):
+                with stack() as st:
+                    out["startup_warm_s"] = round(st.startup_s, 1)
+                    if want("stream"):
+                        step("stream_cost", lambda: stream_cost.run(browser, st, smoke))
+                    if want("ttft"):
+                        step("first_token", lambda: ttft.run(browser, st, p["ttft_runs"]))
+                    if want("big"):
+                        step(
+                            "big_conversations",
+                            lambda: big.run(browser, st, p["big_conversations"], p["big_messages"]),
+                        )
+            if want("load") or want("memory"):
+                env: dict[str, str] = {}
+                if workers:
+                    # Several workers need the Redis state manager (reflex/utils/exec.py).
+                    env = {"REDIS_URL": free_redis_db(), "GRANIAN_WORKERS": str(workers)}
+                    out["load_workers"] = {"workers": workers, "redis": env["REDIS_URL"]}
+                with load_stack(LOAD_CHUNKS_PER_S, env_extra=env) as ls:
+                    out.setdefault("startup_warm_s", round(ls.startup_s, 1))
+                    proto = load.capture_protocol(browser, ls.app.url)
+                    if want("memory"):
+                        step("idle_memory", lambda: load.idle_memory(ls, proto, p["idle_sockets"]))
+                    if want("load"):
+                        step(
+                            "concurrency",
+                            lambda: load.concurrency(
+                                ls,
+                                proto,
+                                p["load_steps"],
+                                p["load_answer_chars"],
+                                LOAD_CHUNKS_PER_S,
+                            ),
+                        )
+        finally:
+            browser.close()
+    out["bench_seconds"] = round(time.monotonic() - started, 1)
+    out["loadavg_at_end"] = [round(x, 1) for x in os.getloadavg()]
+    return out
+
+
+def save(result: dict[str, Any]) -> None:
+    """Writes latest.json (after every benchmark, so a crash keeps what was measured)."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(result, indent=2, ensure_ascii=False)
+    (RESULTS / "latest.json").write_text(text + "\n")
+
+
+def table(r: dict[str, Any]) -> str:
+    """A markdown table of the headline numbers."""
+    rows = [("benchmark", "target", "measured")]
+    for key in ("stream_cost", "first_token", "concurrency", "big_conversations", "idle_memory"):
+        if "error" in r.get(key, {}):
+            rows.append((key, "", "FAILED: " + r[key]["error"][:80]))
+            r = {k: v for k, v in r.items() if k != key}
+    sc = r.get("stream_cost")
+    if sc:
+        for c in sc["cases"]:
+            rows.append(
+                (
+                    f"stream cost {c['case']}",
+                    TARGETS["payload_bytes_per_char"],
+                    f"{c['payload_bytes_per_char']} B/char payload ({c['batch_bytes_per_char']} in "
+                    f"text batches), {c['wire_bytes_per_char']} wire, "
+                    f"{c['deflate_bytes_per_char']} if deflated; {c['frames']} frames",
+                )
+            )
+        rows.append(("stream cost flatness 64k/1k", "<= 1.2", str(sc["flatness_64k_over_1k"])))
+        rows.append(("websocket extensions negotiated", "", sc["websocket_extensions"]))
+    ft = r.get("first_token")
+    if ft:
+        rows.append(
+            (
+                "added time to first token",
+                TARGETS["added_ttft_ms_p50"],
+                f"p50 {ft['added_ttft_ms_p50']} ms, p95 {ft['added_ttft_ms_p95']} ms "
+                f"({ft['runs']} runs)",
+            )
+        )
+    cc = r.get("concurrency")
+    if cc:
+        last = cc["steps"][-1]
+        rows.append(
+            (
+                f"concurrent streams @{cc['chunks_per_s']} chunks/s",
+                TARGETS["max_concurrent_streams"],
+                f"{cc['max_users_ok']} ok; last step {last['users']} users: p99 gap "
+                f"{last['update_gap_ms_p99']} ms, {last['errors']} errors, "
+                f"{last['backend_cpu_cores']} cores, {last['backend_cpu_ms_per_stream']} CPU-ms "
+                f"per stream, {last['backend_rss_peak_mb']} MB, load avg "
+                f"{last['loadavg_1min_before']}",
+            )
+        )
+    bg = r.get("big_conversations")
+    if bg:
+        rows.append(("big: list page load (goto)", "", f"{bg['list_page_load_ms']} ms"))
+        for key in (
+            "open_big_conversation",
+            "switch_to_small_conversation",
+            "load_earlier",
+            "search_incl_300ms_debounce",
+            "load_more",
+        ):
+            if key in bg:
+                m = bg[key]
+                parts = f"{m['total_ms']} ms"
+                if "server_ms" in m:
+                    parts += (
+                        f" (browser {m['browser_before_send_ms']} + server {m['server_ms']} + "
+                        f"render {m['browser_render_ms']}; {m['received_bytes']} B)"
+                    )
+                rows.append((f"big: {key}", TARGETS["click_to_rendered_ms"], parts))
+        rows.append(("big: list rows rendered", "", str(bg.get("list_rows_rendered"))))
+    im = r.get("idle_memory")
+    if im:
+        rows.append(
+            (
+                f"RSS per idle user ({im['connected']} sockets)",
+                TARGETS["rss_per_idle_user_kb"],
+                f"{im['rss_per_idle_user_kb']} KB",
+            )
+        )
+    if "startup_warm_s" in r:
+        rows.append(("warm start to first page", "", f"{r['startup_warm_s']} s"))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    lines = [
+        "| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |"
+        for row in rows
+    ]
+    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="chatapp benchmarks")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes (CI)")
+    parser.add_argument(
+        "--only", default="", help="comma-separated: stream,ttft,big,load,memory (default all)"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=0, help="load/memory with N workers + Redis (default: 1)"
+    )
+    args = parser.parse_args()
+    only = {x.strip() for x in args.only.split(",") if x.strip()} or None
+    result = run(args.smoke, only, args.workers)
+    save(result)
+    text = json.dumps(result, indent=2, ensure_ascii=False)
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d-%H%M")
+    (RESULTS / f"{stamp}.json").write_text(text + "\n")
+    print(table(result))
+    print(
+        f"\n{result['machine']}; load average {result['loadavg_at_start']} -> "
+        f"{result['loadavg_at_end']}; {result['bench_seconds']} s; written to {RESULTS}/latest.json"
+    )
+
+
+if __name__ == "__main__":
+    main()
