@@ -119,3 +119,15 @@ def test_any_events_any_chunking(events: list[list[str]], eol: str, cuts: list[i
     points = sorted({c % (len(body) + 1) for c in cuts})
     pieces = [body[a:b] for a, b in zip([0, *points], [*points, len(body)], strict=True)]
     assert [e.data for e in decode(*pieces)] == ["\n".join(lines) for lines in events]
+
+
+@settings(max_examples=300, deadline=None)
+@given(chunks=st.lists(st.binary(max_size=200), max_size=20))
+def test_random_garbage_never_crashes_or_hangs(chunks: list[bytes]) -> None:
+    """Any bytes in any chunks: the decoder returns events (maybe none), never raises or loops."""
+    events = decode(*chunks)
+    total = sum(len(c) for c in chunks)
+    # Each event needs at least one line end: a bound that a runaway loop would break.
+    assert len(events) <= total
+    for event in events:
+        assert isinstance(event.data, str)
