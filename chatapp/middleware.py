@@ -49,10 +49,13 @@ def _incoming_id(scope: Scope) -> str:
     return secrets.token_hex(8)
 
 
-def _is_event_frame(message: dict[str, Any]) -> bool:
-    # Engine.IO "4" = message, Socket.IO "2" = event; "2"/"3" alone are heartbeats.
+def _is_event_frame(message: dict[str, Any], incoming: bool) -> bool:
+    # Engine.IO "4" = message; Socket.IO "2" = event, "0" = connect, which Reflex's client sends
+    # carrying the tab's hydrate event. "2"/"3" alone are heartbeats.
     text = message.get("text")
-    return isinstance(text, str) and text.startswith("42")
+    if not isinstance(text, str):
+        return False
+    return text.startswith(("42", "40")) if incoming else text.startswith("42")
 
 
 class ObservabilityMiddleware:
@@ -113,13 +116,13 @@ class ObservabilityMiddleware:
 
         async def receive_wrapper() -> dict[str, Any]:
             message = await receive()
-            if message.get("type") == "websocket.receive" and _is_event_frame(message):
+            if message.get("type") == "websocket.receive" and _is_event_frame(message, True):
                 counts["in"] += 1
                 metrics.WS_MESSAGES.labels(direction="in").inc()
             return message
 
         async def send_wrapper(message: dict[str, Any]) -> None:
-            if message.get("type") == "websocket.send" and _is_event_frame(message):
+            if message.get("type") == "websocket.send" and _is_event_frame(message, False):
                 counts["out"] += 1
                 metrics.WS_MESSAGES.labels(direction="out").inc()
             await send(message)
