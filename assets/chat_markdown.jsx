@@ -277,6 +277,12 @@ function installComposer() {
     if (e.target && e.target.id === "composer-input") sync(e.target);
   });
   document.addEventListener("keydown", (e) => {
+    if (e.target && e.target.id === "rename-input" && e.key === "Escape") {
+      const cancel = document.getElementById("rename-cancel");
+      if (cancel) cancel.click();
+    }
+  });
+  document.addEventListener("keydown", (e) => {
     const area = e.target;
     if (!area || (area.id !== "composer-input" && area.id !== "edit-input")) return;
     if (e.key !== "Enter" || e.isComposing || e.keyCode === 229) return;

@@ -34,6 +34,8 @@ MAX_MESSAGE_CHARS = 32_000
 CHECKPOINT_INTERVAL_S = 1.0
 # An answer still "streaming" with no checkpoint for this long belongs to a process that died.
 STALE_STREAM_S = 10.0
+# Error kinds that read differently once part of the answer has arrived.
+_MID_STREAM_CODES = {"connection": "connection_lost", "timeout": "stalled"}
 
 
 @dataclass(frozen=True)
@@ -257,6 +259,9 @@ class AnswerJob:
         except Exception as exc:  # every failure is recorded on the message, never raised to the UI
             self.status = "error"
             self.error_code = getattr(exc, "kind", None) or "internal"
+            if self.length and self.error_code in _MID_STREAM_CODES:
+                # The user saw text arrive: "could not connect" would be the wrong story.
+                self.error_code = _MID_STREAM_CODES[self.error_code]
             if self.error_code == "internal":
                 log.exception("answer %s failed", self.message_id)
             else:

@@ -78,6 +78,14 @@ _USER_TEXT: dict[str, tuple[str, str]] = {
         "模型服务返回了无法解析的数据。",
         "The model service sent data we could not read.",
     ),
+    "connection_lost": (
+        "与模型服务的连接中途断开了，已保留收到的部分。",
+        "The connection to the model dropped mid-answer; what arrived is kept.",
+    ),
+    "stalled": (
+        "模型长时间没有继续输出，已保留收到的部分。",
+        "The model stopped sending for too long; what arrived is kept.",
+    ),
     "stopped": ("已停止生成。", "Stopped."),
     "interrupted": (
         "服务重启，回答被中断，已保留到最后的检查点。",

@@ -58,10 +58,13 @@ class ModelRouter:
         if self._client is None:
             from chatapp.llm import ChatClient
 
+            wait = self.settings.llm_timeout_s
             self._client = ChatClient(
                 self.settings.openai_base_url,
-                self.settings.openai_api_key or "",
-                timeout=self.settings.llm_timeout_s,
+                self.settings.openai_api_key or None,
+                timeout=wait,
+                first_byte_timeout=wait,
+                idle_timeout=wait,
             )
         return self._client
 

@@ -33,6 +33,7 @@ def composer(send_key: rx.Var[str] | str = "enter") -> rx.Component:
                 ),
                 class_name="composer-tools",
             ),
+            rx.el.input(type="hidden", name="conversation_id", value=ChatState.current_id),
             rx.el.textarea(
                 name="text",
                 id="composer-input",

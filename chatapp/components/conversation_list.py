@@ -12,6 +12,7 @@ from chatapp.views import ConversationItem
 
 
 def _rename_box(conv: rx.Var[ConversationItem]) -> rx.Component:
+    # Enter saves, Escape cancels (key handling in chat_markdown.jsx).
     return rx.form(
         rx.input(
             name="title",
@@ -19,10 +20,13 @@ def _rename_box(conv: rx.Var[ConversationItem]) -> rx.Component:
             auto_focus=True,
             max_length=100,
             size="1",
-            on_blur=ChatState.cancel_rename,
             id="rename-input",
+            key="rename-" + conv.id,
         ),
         rx.el.input(type="hidden", name="conversation_id", value=conv.id),
+        rx.el.button(
+            type="button", id="rename-cancel", on_click=ChatState.cancel_rename, hidden=True
+        ),
         on_submit=ChatState.rename,
         reset_on_submit=False,
         width="100%",
@@ -53,29 +57,36 @@ def _menu(conv: rx.Var[ConversationItem]) -> rx.Component:
                 t("chat.delete"), color="red", on_click=ChatState.ask_delete(conv.id)
             ),
             size="1",
+            # Radix returns focus to the trigger on close, which would steal it from the rename box.
+            on_close_auto_focus=rx.prevent_default,
         ),
     )
 
 
 def _row(conv: rx.Var[ConversationItem]) -> rx.Component:
     active = conv.id == ChatState.current_id
+    # The menu sits beside the link, not inside it: clicks in the (portalled) menu would otherwise
+    # bubble through React to the link and navigate.
     return rx.cond(
         ChatState.renaming_id == conv.id,
         rx.box(_rename_box(conv), class_name="conv-item active"),
-        rx.link(
-            rx.box(
-                rx.cond(conv.pinned, rx.icon("pin", size=12, color="var(--muted)")),
-                rx.text(conv.title, class_name="title"),
-                rx.text(conv.time, class_name="time"),
-                _menu(conv),
-                class_name="row1",
+        rx.box(
+            rx.link(
+                rx.box(
+                    rx.cond(conv.pinned, rx.icon("pin", size=12, color="var(--muted)")),
+                    rx.text(conv.title, class_name="title"),
+                    rx.text(conv.time, class_name="time"),
+                    class_name="row1",
+                ),
+                rx.text(conv.preview, class_name="preview"),
+                href="/chat/" + conv.id,
+                class_name="conv-link",
+                underline="none",
             ),
-            rx.text(conv.preview, class_name="preview"),
-            href="/chat/" + conv.id,
+            rx.box(_menu(conv), class_name="menu-wrap"),
             class_name=rx.cond(
                 active, "conv-item active", rx.cond(conv.pinned, "conv-item pinned", "conv-item")
             ),
-            underline="none",
             data_testid="conv-item",
         ),
     )

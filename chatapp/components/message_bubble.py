@@ -142,7 +142,10 @@ def _assistant(msg: rx.Var[MessageItem]) -> rx.Component:
             rx.box(
                 chat_markdown(msg.content, msg.id, live),
                 class_name=rx.cond(
-                    msg.status == "error", "bubble assistant error", "bubble assistant"
+                    # A failed answer with no text shows only its error line, not an empty bubble.
+                    (msg.content == "") & ~live,
+                    "bubble assistant empty",
+                    rx.cond(msg.status == "error", "bubble assistant error", "bubble assistant"),
                 ),
                 data_testid="assistant-bubble",
                 data_status=msg.status,

@@ -4,8 +4,9 @@ It streams chat completions (SSE, decoded by `sse.SSEDecoder`), and also does no
 chat, model listing, embeddings and image generation. Every failure is raised as a typed
 `LLMError` (see `errors.py`); safe failures are retried with exponential backoff and full jitter.
 
-Retry policy: connection errors, 429 and 5xx, and timeouts, but only while no answer text has
-been yielded (a retry after text would duplicate it). 400/401/403/404/422 are never retried.
+Retry policy: connection errors, 429 and 5xx, timeouts and streams cut short, but only while
+no answer text has been yielded (a retry after text would duplicate it). 400/401/403/404/422
+are never retried.
 `Retry-After` / `retry-after-ms` are honoured up to `max_retry_wait` seconds.
 
 Deadlines of a stream: `connect_timeout` (TCP/TLS), `first_byte_timeout` (from sending the request
@@ -365,7 +366,11 @@ class ChatClient:
         if isinstance(exc, LLMRateLimitError):
             if exc.provider_code == "insufficient_quota":
                 return None  # an empty balance does not refill in seconds
-        elif not isinstance(exc, LLMConnectionError | LLMServerError | LLMTimeoutError):
+        elif not isinstance(
+            exc, LLMConnectionError | LLMServerError | LLMTimeoutError | LLMTruncatedError
+        ):
+            # Truncated is retryable here only because callers never retry once text was
+            # yielded: a stream cut before any text is a dropped connection in disguise.
             return None
         if exc.retry_after is not None:
             return min(exc.retry_after, self.max_retry_wait)
@@ -428,10 +433,10 @@ class ChatClient:
     ) -> AsyncGenerator[StreamEvent, None]:
         loop = asyncio.get_running_loop()
         started = loop.time()
-        request = self._http.build_request(
-            "POST", call.url, json=body, headers=call.headers, timeout=self._stream_timeout
-        )
         try:
+            request = self._http.build_request(
+                "POST", call.url, json=body, headers=call.headers, timeout=self._stream_timeout
+            )
             async with asyncio.timeout(self.first_byte_timeout):
                 response = await self._http.send(request, stream=True)
         except TimeoutError:
@@ -749,7 +754,8 @@ def _body_error(
         provider_code=code,
         provider_message=message,
         request_id=headers.get("x-request-id"),
-        retry_after=_retry_after(headers) if cls is LLMRateLimitError else None,
+        # 503s carry Retry-After too (maintenance, overload): honour it for any status.
+        retry_after=_retry_after(headers),
         partial_text=partial_text,
         secrets=secrets,
     )

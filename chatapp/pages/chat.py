@@ -65,9 +65,12 @@ def _dialog() -> rx.Component:
                 composer(),
             ),
         ),
-        # Clicked by the client when it notices it missed streamed text (see chat_markdown.jsx).
-        rx.el.button(
-            id="chat-resync", on_click=ChatState.resync, style={"display": "none"}, type="button"
+        # Submitted by the client when it notices it missed streamed text (see chat_markdown.jsx).
+        rx.form(
+            rx.el.input(type="hidden", name="have", id="chat-resync-have"),
+            on_submit=ChatState.resync,
+            id="chat-resync",
+            style={"display": "none"},
         ),
         class_name="dialog",
     )

@@ -13,6 +13,7 @@ import json
 import logging
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import reflex as rx
 
@@ -155,7 +156,8 @@ class ChatState(rx.State):
         self.editing_id = -1
         self.renaming_id = ""
         await self._refresh_list(user_id)
-        cid = self.router.page.params.get("cid", "")
+        path = urlsplit(str(self.router.url)).path.rstrip("/")
+        cid = path.rsplit("/", 1)[-1] if path.startswith("/chat/") else ""
         if not cid:
             self._clear_current()
             self.not_found = False
@@ -180,6 +182,9 @@ class ChatState(rx.State):
                 session, user_id=user_id, model=get_router().default_model()
             )
             cid = conv.id
+        # Switch now, so a message typed before the navigation lands goes to the new chat.
+        await self._load_conversation(user_id, cid)
+        await self._refresh_list(user_id)
         return rx.redirect(f"/chat/{cid}")
 
     @rx.event
@@ -192,8 +197,13 @@ class ChatState(rx.State):
 
     @rx.event
     def start_rename(self, conversation_id: str):
-        """Shows the inline rename box for a conversation."""
+        """Shows the inline rename box for a conversation, focused with its text selected."""
         self.renaming_id = conversation_id
+        # After the menu has closed and returned focus to its trigger.
+        return rx.call_script(
+            "setTimeout(()=>{const i=document.getElementById('rename-input');"
+            "if(i){i.focus();i.select();}},120)"
+        )
 
     @rx.event
     def cancel_rename(self):
@@ -374,6 +384,12 @@ class ChatState(rx.State):
             return [rx.redirect("/login")]
         text = str(form.get("text", ""))
         created = False
+        # The conversation the user was looking at when they pressed send.
+        shown = str(form.get("conversation_id", "") or "")
+        if shown and shown != self.current_id:
+            await self._load_conversation(user_id, shown)
+            if self.not_found:
+                return None
         if not self.current_id:
             if not text.strip():
                 return None

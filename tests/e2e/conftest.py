@@ -37,7 +37,8 @@ def app(fake_llm, tmp_path_factory) -> Iterator[AppServer]:
         OPENAI_BASE_URL=fake_llm.base_url,
         CHATAPP_MODELS="fake-gpt,fake-gpt-mini",
     )
-    server = AppServer(port=port, env=env, log_path=data / "app.log").start()
+    ARTIFACTS.mkdir(exist_ok=True)
+    server = AppServer(port=port, env=env, log_path=ARTIFACTS / "app-e2e.log").start()
     yield server
     server.stop()
 

@@ -105,8 +105,10 @@ def test_rename_pin_search_and_delete_conversation(page, app, fake_llm):
     open_home(page, app)
     send(page, "会话甲 unique-alpha")
     wait_done(page)
+    first_url = page.url
     page.locator("#new-chat").click()
-    expect(page).to_have_url(re.compile(r"/chat/[\w-]+$"))
+    expect(page).not_to_have_url(first_url)
+    expect(page.locator("#chat-title")).to_have_text("新的对话")
     send(page, "会话乙 unique-beta")
     wait_done(page)
     item = page.locator('[data-testid="conv-item"]', has_text="会话乙").first
@@ -244,3 +246,19 @@ def test_phone_layout_shows_one_pane(browser, app, fake_llm):
     expect(page.locator(".sidebar")).to_be_visible()
     time.sleep(0.2)
     context.close()
+
+
+def test_socket_drop_mid_stream_resyncs_without_loss_or_duplication(page, app, fake_llm):
+    fake_llm.queue(Reply(text=LONG, chunk_chars=3, chunks_per_s=40))
+    open_home(page, app)
+    send(page, "drop the socket")
+    expect(last_answer(page)).to_contain_text("第2段", timeout=10_000)
+    page.context.set_offline(True)
+    page.wait_for_timeout(2500)  # updates sent now are lost
+    page.context.set_offline(False)
+    wait_done(page, timeout=60_000)
+    text = last_answer(page).inner_text()
+    assert "第119段" in text
+    assert text.count("第30段：") == 1
+    page.reload()
+    assert last_answer(page).inner_text().count("第30段：") == 1
