@@ -20,6 +20,10 @@ from tests.deploy.topology import (
     fresh_pg_database,
 )
 from tests.e2e.harness import CHROMIUM, CHROMIUM_ARGS, app_env, free_port
+from tests.fakes.openai_server import FakeOpenAI, Reply
+
+API_KEY = "test-key-deploy"
+SHORT = "Short answer from the fake model."
 
 
 def pytest_collection_modifyitems(items):
@@ -51,7 +55,15 @@ class Topology:
 
 
 @pytest.fixture(scope="module")
-def topology(tmp_path_factory) -> Iterator[Topology]:
+def fake_llm() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI(
+        api_key=API_KEY, default=Reply(text=SHORT, chunk_chars=4, chunks_per_s=95)
+    ) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def topology(tmp_path_factory, fake_llm) -> Iterator[Topology]:
     base: Path = tmp_path_factory.mktemp("topology")
     ports = [free_port(), free_port()]
     nginx = Nginx(prefix=base / "nginx", upstreams=[f"127.0.0.1:{p}" for p in ports])
@@ -79,8 +91,10 @@ def topology(tmp_path_factory) -> Iterator[Topology]:
                 INSTANCE_NAME=name,
                 LOG_FORMAT="json",
                 WEB_CONCURRENCY="1",
+                OPENAI_API_KEY=API_KEY,
+                OPENAI_BASE_URL=fake_llm.base_url,
+                CHATAPP_MODELS="fake-gpt",
             )
-            env.pop("OPENAI_API_KEY", None)  # the built-in demo model answers
             instances.append(Instance(name, port, env, base / f"app-{name}.log").start())
         try:
             for inst in instances:
