@@ -135,7 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     # Reflex finds rxconfig.py and .web/ in the working directory.
     os.chdir(ROOT)
     # The start script logs JSON unless told otherwise (workers inherit the environment).
-    os.environ.setdefault("LOG_FORMAT", "json")
+    if not os.environ.get("LOG_FORMAT"):  # unset or empty (an empty line in .env)
+        os.environ["LOG_FORMAT"] = "json"
     # Before anything imports prometheus_client: it picks its storage at import time.
     _prepare_metrics_dir(workers)
     if args.build_only:

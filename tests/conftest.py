@@ -73,3 +73,17 @@ def session(engine) -> Iterator[Session]:
     """A session on the test database (commit explicitly to make data visible to the code)."""
     with Session(engine, expire_on_commit=False) as s:
         yield s
+
+
+def pytest_collection_modifyitems(config, items):
+    """Runs the browser suites last (deploy, then e2e), everything else first.
+
+    Playwright's sync API keeps an event loop running in the main thread for as long as its browser
+    fixture lives (session scope in tests/e2e), which breaks every asyncio test collected after it.
+    """
+
+    def rank(item) -> int:
+        path = str(item.fspath)
+        return 2 if "/tests/e2e/" in path else 1 if "/tests/deploy/" in path else 0
+
+    items.sort(key=rank)  # stable: file order is kept within each group
