@@ -20,7 +20,7 @@ ENV PIP_NO_CACHE_DIR=1 \
     TELEMETRY_ENABLED=false
 # npm only installs bun (Reflex builds with bun; Debian's node is too old for Reflex's npm mode).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends npm unzip \
+ && apt-get install -y --no-install-recommends npm \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 RUN python -m venv /opt/venv

@@ -210,6 +210,13 @@ def test_chat_spreads_over_instances_and_survives_killing_one(
     landed = {k: events_after[k] - events_before[k] for k in events_after}
     print(f"\nwebsocket events per instance: {landed}; first tab on {owner}")
     assert all(v >= 1 for v in landed.values()), f"events did not land on both: {landed}"
+    # The same, from each instance's JSON access log.
+    opened = {
+        i.name: sum(1 for r in i.log_records() if str(r.get("msg")).startswith("websocket open"))
+        for i in topology.instances
+    }
+    print(f"websocket connections opened per instance (JSON logs): {opened}")
+    assert all(v >= 1 for v in opened.values()), opened
 
     # Kill the instance streaming the answer, in the middle of it.
     page.goto(conv_url)
