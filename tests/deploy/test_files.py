@@ -91,3 +91,39 @@ def test_rendered_conf_passes_nginx_syntax_check(tmp_path):
         text=True,
     )
     assert check.returncode == 0, check.stderr
+
+
+def test_every_third_party_import_of_the_app_is_locked():
+    """The image installs only requirements.lock: an import satisfied by a dev tool's dependency
+    (fastapi came in through llmock once) would pass every test here and crash in the image."""
+    import ast
+    import sys
+    from importlib.metadata import packages_distributions
+
+    from packaging.utils import canonicalize_name
+
+    pins = {
+        canonicalize_name(line.split("==", 1)[0])
+        for line in (ROOT / "requirements.lock").read_text().splitlines()
+        if line and not line.startswith("#")
+    }
+    owners = packages_distributions()
+    missing = set()
+    for path in [*(ROOT / "chatapp").rglob("*.py"), ROOT / "rxconfig.py"]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top in sys.stdlib_module_names or top == "chatapp":
+                    continue
+                dists = {canonicalize_name(d) for d in owners.get(top, [top])}
+                if not dists & pins:
+                    missing.add(f"{top} ({path.relative_to(ROOT)})")
+    assert not missing, (
+        f"imported but not in requirements.lock (add to pyproject, `make lock`): {missing}"
+    )
