@@ -7,15 +7,36 @@ import reflex as rx
 from chatapp.api import build_api
 from chatapp.config import get_settings
 from chatapp.pages.chat import chat_page
+from chatapp.pages.login import login_page
+from chatapp.pages.roles import roles_page
+from chatapp.pages.settings import settings_page
 from chatapp.startup import startup
+from chatapp.state.auth import LoginState
 from chatapp.state.chat import ChatState
+from chatapp.state.roles import ChatRoleState, RolesState
+from chatapp.state.settings import SettingsState
 
 startup()
 
 app = rx.App(
-    stylesheets=["/chat.css"],
+    stylesheets=["/chat.css", "/pages.css"],
     head_components=[rx.el.meta(name="viewport", content="width=device-width, initial-scale=1")],
     api_transformer=build_api(get_settings()),
 )
-app.add_page(chat_page, route="/", title="chatapp", on_load=ChatState.load_page)
-app.add_page(chat_page, route="/chat/[cid]", title="chatapp", on_load=ChatState.load_page)
+# Every signed-in page also applies the user's saved preferences (language, theme, font, send key).
+_chat_load = [SettingsState.apply_preferences, ChatState.load_page, ChatRoleState.load_options]
+app.add_page(chat_page, route="/", title="chatapp", on_load=_chat_load)
+app.add_page(chat_page, route="/chat/[cid]", title="chatapp", on_load=_chat_load)
+app.add_page(
+    roles_page,
+    route="/roles",
+    title="chatapp",
+    on_load=[SettingsState.apply_preferences, RolesState.load_page],
+)
+app.add_page(
+    settings_page,
+    route="/settings",
+    title="chatapp",
+    on_load=[SettingsState.apply_preferences, SettingsState.load_page],
+)
+app.add_page(login_page, route="/login", title="登录 · chatapp", on_load=LoginState.on_load)

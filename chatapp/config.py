@@ -18,6 +18,8 @@ from chatapp.errors import ConfigError
 
 DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_WECHAT_API_BASE = "https://api.weixin.qq.com"
+DEV_WECHAT_TOKEN = "chatapp-dev-token"  # noqa: S105 - dev-only, never used in prod
+DEV_WECHAT_APPID = "wxdev0000000000000"
 MIN_SECRET_BYTES = 32
 _PLACEHOLDERS = {"", "change-me", "changeme", "secret", "your-secret", "jwt-secret", "xxx"}
 
@@ -169,6 +171,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         if missing:
             raise ConfigError("missing WeChat settings in prod: " + ", ".join(missing))
 
+    wechat_token = env.get("WECHAT_TOKEN") or ""
+    wechat_appid = env.get("WECHAT_APPID") or ""
+    if mode == "dev":
+        # Dev without a real account: fixed local values so the WeChat simulator just works.
+        wechat_token = wechat_token or DEV_WECHAT_TOKEN
+        wechat_appid = wechat_appid or DEV_WECHAT_APPID
+
     providers_file = env.get("CHATAPP_PROVIDERS_FILE")
     return Settings(
         env=mode,
@@ -187,8 +196,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         jwt_ttl_days=_int(env, "JWT_TTL_DAYS", 7),
         jwt_issuer=env.get("JWT_ISSUER") or "chatapp",
         secret_key=env.get("CHATAPP_SECRET_KEY") or "",
-        wechat_token=env.get("WECHAT_TOKEN") or "",
-        wechat_appid=env.get("WECHAT_APPID") or "",
+        wechat_token=wechat_token,
+        wechat_appid=wechat_appid,
         wechat_appsecret=env.get("WECHAT_APPSECRET") or "",
         wechat_original_id=env.get("WECHAT_ORIGINAL_ID") or "",
         wechat_aes_key=aes_key,

@@ -52,6 +52,9 @@ class LoginCode(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     openid: str = Field(index=True, max_length=128)
     code_hash: str = Field(index=True, max_length=128)
+    # The code sealed with a key derived from JWT_SECRET (AES-GCM), so a repeated "登录" returns the
+    # same live code instead of invalidating the one the user is typing; never stored in clear.
+    code_enc: str = Field(default="", max_length=256)
     created_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime
     used_at: datetime | None = None

@@ -6,11 +6,16 @@ model is offered only when no provider is configured, so a real deployment never
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Any, Protocol
+import json
+import os
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, cast
 
 from chatapp.config import Settings, get_settings
 from chatapp.demo_model import DEMO_MODEL_ID, DemoModel
+from chatapp.errors import ConfigError
 from chatapp.llm.types import StreamDone, TextDelta
 
 DEFAULT_REAL_MODELS = ("gpt-4o-mini",)
@@ -24,24 +29,90 @@ class ChatModel(Protocol):
     ) -> AsyncIterator[TextDelta | StreamDone]: ...
 
 
-class ModelRouter:
-    """Maps a model id to the client that serves it."""
+@dataclass(frozen=True)
+class Provider:
+    """One OpenAI-compatible endpoint and the models it serves."""
 
-    def __init__(self, settings: Settings) -> None:
+    name: str
+    base_url: str
+    api_key: str | None
+    models: tuple[str, ...]
+
+
+def load_providers(settings: Settings, environ: Mapping[str, str] | None = None) -> list[Provider]:
+    """The configured providers: the providers file's (if any), then the OPENAI_* one (if a key).
+
+    The providers file is JSON: `{"providers": [{"name": "deepseek", "base_url": "...",
+    "api_key_env": "DEEPSEEK_API_KEY", "models": ["deepseek-chat"]}, ...]}` (`api_key` inline is
+    accepted but keeping keys in the environment is better; local servers like Ollama need none).
+
+    Raises:
+        ConfigError: the file is missing, not JSON, or a provider lacks a base_url or models.
+    """
+    env = os.environ if environ is None else environ
+    providers: list[Provider] = []
+    if settings.providers_file is not None:
+        try:
+            data = json.loads(Path(settings.providers_file).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(
+                f"cannot read CHATAPP_PROVIDERS_FILE: {exc.__class__.__name__}"
+            ) from exc
+        entries = data.get("providers") if isinstance(data, dict) else None
+        if not isinstance(entries, list) or not entries:
+            raise ConfigError('CHATAPP_PROVIDERS_FILE needs {"providers": [...]}')
+        for index, entry in enumerate(entries):
+            if not isinstance(entry, dict):
+                raise ConfigError(f"provider #{index + 1} must be an object")
+            name = str(entry.get("name") or f"provider{index + 1}")
+            base_url = entry.get("base_url")
+            models = entry.get("models")
+            if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
+                raise ConfigError(f"provider {name}: base_url must be an http(s) URL")
+            if (
+                not isinstance(models, list)
+                or not models
+                or not all(isinstance(m, str) and m for m in models)
+            ):
+                raise ConfigError(f"provider {name}: models must be a non-empty list of names")
+            key_env = entry.get("api_key_env")
+            key = env.get(key_env) if isinstance(key_env, str) else entry.get("api_key")
+            providers.append(Provider(name, base_url.rstrip("/"), key or None, tuple(models)))
+    if settings.openai_api_key:
+        providers.append(
+            Provider(
+                "openai",
+                settings.openai_base_url,
+                settings.openai_api_key,
+                tuple(settings.models or DEFAULT_REAL_MODELS),
+            )
+        )
+    return providers
+
+
+class ModelRouter:
+    """Maps a model id to the client that serves it (the first provider listing it wins)."""
+
+    def __init__(self, settings: Settings, providers: list[Provider] | None = None) -> None:
         self.settings = settings
+        self.providers = load_providers(settings) if providers is None else providers
         self._demo = DemoModel()
-        self._client: Any = None
+        self._clients: dict[str, Any] = {}
+        self._by_model: dict[str, Provider] = {}
+        for provider in self.providers:
+            for model in provider.models:
+                self._by_model.setdefault(model, provider)
 
     @property
     def demo(self) -> bool:
         """True when only the offline demo model is available."""
-        return self.settings.demo_mode
+        return not self.providers
 
     def model_ids(self) -> list[str]:
         """The models a user may pick, the default first."""
         if self.demo:
             return [DEMO_MODEL_ID]
-        return list(self.settings.models or DEFAULT_REAL_MODELS)
+        return list(self._by_model)
 
     def default_model(self) -> str:
         """The model new conversations start with."""
@@ -51,22 +122,60 @@ class ModelRouter:
         """`model` if it is offered, else the default (a stale or forged id never reaches a provider)."""
         return model if model in self.model_ids() else self.default_model()
 
-    def client_for(self, model: str) -> ChatModel:
-        """The client that serves `model`."""
-        if self.demo or model == DEMO_MODEL_ID:
+    def client_for(
+        self, model: str, *, api_key: str | None = None, base_url: str | None = None
+    ) -> ChatModel:
+        """The client that serves `model`. With a user's own `api_key` (settings page,
+        `settings_service.user_credentials`), a wrapper that sends each request with that key, to
+        the user's `base_url` if they gave one, else to the provider that serves `model`."""
+        client = self._provider_client(model)
+        if api_key and client is not self._demo:
+            return UserKeyedModel(client, api_key=api_key, base_url=base_url)
+        return client
+
+    def _provider_client(self, model: str) -> ChatModel:
+        provider = self._by_model.get(model)
+        if self.demo or provider is None:
             return self._demo
-        if self._client is None:
+        client = self._clients.get(provider.name)
+        if client is None:
             from chatapp.llm import ChatClient
 
             wait = self.settings.llm_timeout_s
-            self._client = ChatClient(
-                self.settings.openai_base_url,
-                self.settings.openai_api_key or None,
+            client = ChatClient(
+                provider.base_url,
+                provider.api_key,
                 timeout=wait,
                 first_byte_timeout=wait,
                 idle_timeout=wait,
             )
-        return self._client
+            self._clients[provider.name] = client
+        # ChatClient's stream_chat takes typed keyword parameters; it satisfies the protocol.
+        return cast(ChatModel, client)
+
+
+class UserKeyedModel:
+    """The shared client, but every request carries one user's own API key and base URL.
+
+    The pool stays shared; the LLM client takes `api_key=` / `base_url=` per request.
+    """
+
+    def __init__(self, inner: ChatModel, *, api_key: str, base_url: str | None) -> None:
+        self._inner = inner
+        self._api_key = api_key
+        self._base_url = base_url
+
+    def __repr__(self) -> str:  # never show the key in logs or tracebacks
+        return f"UserKeyedModel(base_url={self._base_url!r})"
+
+    def stream_chat(
+        self, messages: list[dict[str, str]], model: str, **params: Any
+    ) -> AsyncIterator[TextDelta | StreamDone]:
+        """Streams through the shared client with the user's credentials."""
+        extra: dict[str, Any] = {"api_key": self._api_key}
+        if self._base_url:
+            extra["base_url"] = self._base_url
+        return self._inner.stream_chat(messages, model, **params, **extra)
 
 
 _router: ModelRouter | None = None

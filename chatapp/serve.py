@@ -29,6 +29,7 @@ from pathlib import Path
 
 from chatapp.config import load_settings, set_settings
 from chatapp.errors import ConfigError
+from chatapp.providers import load_providers
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD_DIR = ROOT / ".web" / "build" / "client"
@@ -128,6 +129,9 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
         workers = workers_from_env(os.environ)
         check_workers(workers, settings.redis_url)
+        # Before anything imports prometheus_client: it picks its storage at import time.
+        _prepare_metrics_dir(workers)
+        providers = load_providers(settings)
     except ConfigError as exc:
         print(f"chatapp: configuration error: {exc}", file=sys.stderr)
         return 2
@@ -137,8 +141,6 @@ def main(argv: list[str] | None = None) -> int:
     # The start script logs JSON unless told otherwise (workers inherit the environment).
     if not os.environ.get("LOG_FORMAT"):  # unset or empty (an empty line in .env)
         os.environ["LOG_FORMAT"] = "json"
-    # Before anything imports prometheus_client: it picks its storage at import time.
-    _prepare_metrics_dir(workers)
     if args.build_only:
         build_frontend()
         print(f"chatapp: frontend built in {BUILD_DIR}")
@@ -156,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    if settings.demo_mode:
+    if not providers:
         print("chatapp: no OPENAI_API_KEY — using the offline demo model (演示模型 / demo)")
     print(f"chatapp: serving on http://localhost:{args.port} with {workers} worker(s)", flush=True)
     serve_backend(args.host, args.port, workers)

@@ -20,7 +20,11 @@ def startup() -> None:
     setup_logging()
     init_db(settings.database_url)
     from chatapp.conversations import reap_stale_answers
+    from chatapp.db import session_scope
+    from chatapp.roles import sync_builtin_roles
 
+    with session_scope() as session:
+        sync_builtin_roles(session)
     reaped = reap_stale_answers()
     if reaped:
         logging.getLogger(__name__).info("marked %d interrupted answers", reaped)

@@ -76,7 +76,7 @@ def session(engine) -> Iterator[Session]:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Runs the browser suites last (deploy, then e2e), everything else first.
+    """Browser suites run last (deploy, then e2e): fast feedback first.
 
     Playwright's sync API keeps an event loop running in the main thread for as long as its browser
     fixture lives (session scope in tests/e2e), which breaks every asyncio test collected after it.

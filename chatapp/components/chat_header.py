@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from chatapp.components.role_picker import role_picker
 from chatapp.components.text import t
 from chatapp.state.chat import ChatState
 
@@ -125,6 +126,7 @@ def chat_header() -> rx.Component:
             aria_label=t("nav.back"),
         ),
         rx.text(ChatState.current_title, class_name="title", id="chat-title"),
+        role_picker(),
         rx.cond(
             ChatState.demo, rx.box(t("chat.demo_badge"), class_name="demo-badge", id="demo-badge")
         ),

@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import reflex as rx
 
+from chatapp.components.prefs_sync import prefs_sync
 from chatapp.components.toolbar import toolbar
+from chatapp.state.settings import SettingsState
 
 
 def shell(
-    active: str, middle: rx.Component | None, main: rx.Component, *, has_detail=False
+    active: str,
+    middle: rx.Component | None,
+    main: rx.Component,
+    *,
+    has_detail: bool | rx.Var[bool] = False,
 ) -> rx.Component:
     """Lays out the panes; on phones only the list or the detail shows (`has_detail`)."""
     return rx.box(
         toolbar(active),
         *([middle] if middle is not None else []),
         main,
+        prefs_sync(),
         class_name=rx.cond(has_detail, "app-shell has-conv", "app-shell no-conv"),
+        # The user's font size (settings page) for bubbles and the composer.
+        style={"--chat-font-size": SettingsState.font_px},
     )

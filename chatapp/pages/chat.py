@@ -13,6 +13,7 @@ from chatapp.components.layout import shell
 from chatapp.components.message_bubble import message_bubble
 from chatapp.components.text import t
 from chatapp.state.chat import ChatState
+from chatapp.state.settings import SettingsState
 
 
 def _messages() -> rx.Component:
@@ -62,7 +63,7 @@ def _dialog() -> rx.Component:
                     ChatState.notice != "",
                     rx.box(ChatState.notice, class_name="notice", id="notice"),
                 ),
-                composer(),
+                composer(SettingsState.send_key),
             ),
         ),
         # Submitted by the client when it notices it missed streamed text (see chat_markdown.jsx).

@@ -1,44 +1,320 @@
-"""Authentication state (STUB until the WeChat login lands: everyone is one local dev user).
+"""Authentication state: who is logged in in this browser, and the login page's handlers.
 
 Contract other states rely on:
 - `await (await self.get_state(AuthState)).current_user_id()` → the logged-in user's id or None,
-  re-checked against the sessions table on every call (a page guard alone protects nothing);
-- `AuthState.require_login` as a page `on_load` guard (redirects to /login);
-- `AuthState.logout`.
+  re-checked (signature, expiry, AuthSession row not revoked) on every call;
+- `AuthState.require_login` as a page `on_load` guard (redirects to `/login?next=<path>`);
+- `AuthState.logout` (this browser) and `AuthState.logout_everywhere` (every session of the user).
+
+The session token lives in the `chatapp_session` cookie (SameSite=Lax; Secure when PUBLIC_URL is
+https). Handlers stay thin: they call `accounts`, which owns the rules.
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
+import re
+import time
+from urllib.parse import quote
+
 import reflex as rx
 
-from chatapp import accounts
+from chatapp import accounts, simulator, tokens
+from chatapp.config import get_settings
 from chatapp.db import session_scope
+from chatapp.errors import AuthError, InvalidInput
+from chatapp.i18n import translate
+from chatapp.ratelimit import LoginLocked, get_guard
+from chatapp.state.ui import UIState
+from chatapp.wechat_api import WechatApiError, get_api
 
 SESSION_COOKIE = "chatapp_session"
+SCAN_WAIT_S = 300
+SCAN_POLL_S = 1.0
+
+
+def _cookie_secure() -> bool:
+    # rx.Cookie is declared at import time, before settings load; PUBLIC_URL is read directly
+    # (no side effects) so the cookie is Secure exactly when the site is served over https.
+    return os.environ.get("PUBLIC_URL", "").lower().startswith("https://")
+
+
+def only_digits(value: str) -> str:
+    """The digits of what was typed (full-width ones normalised), at most a code's length."""
+    digits = re.sub(r"\D", "", value.translate(str.maketrans("０１２３４５６７８９", "0123456789")))
+    return digits[: accounts.CODE_LENGTH]
+
+
+def safe_next(path: str) -> str:
+    """A local path to go to after login (never another site: `//evil`, `https://…`)."""
+    if not path.startswith("/") or path.startswith("//") or "\\" in path or path == "/login":
+        return "/"
+    return path[:512]
 
 
 class AuthState(rx.State):
     """Who is logged in in this browser."""
 
-    session_token: str = rx.Cookie("", name=SESSION_COOKIE, same_site="lax", max_age=7 * 24 * 3600)
+    session_token: str = rx.Cookie(
+        "",
+        name=SESSION_COOKIE,
+        same_site="lax",
+        secure=_cookie_secure(),
+        max_age=30 * 24 * 3600,  # the JWT's own exp (JWT_TTL_DAYS) is what really ends it
+        path="/",
+    )
     nickname: str = ""
     avatar: str = ""
+    is_admin: bool = False
 
     async def current_user_id(self) -> int | None:
-        """The logged-in user's id, re-verified on every call."""
-        with session_scope() as session:
-            user = accounts.local_dev_user(session)
-            self.nickname = user.nickname
-            return user.id
+        """The logged-in user's id, re-verified against the sessions table on every call."""
+        token = self.session_token
+        if not token:
+            return None
+        try:
+            with session_scope() as session:
+                claims = tokens.verify_session(session, settings=get_settings(), token=token)
+                user = accounts.get_user(session, user_id=claims.user_id)
+                if user is None:
+                    return None
+                name, avatar, admin = user.nickname, user.avatar, user.is_admin
+        except AuthError:
+            return None
+        # Assign only on change: callers in background tasks hold the lock, but why dirty vars.
+        if self.nickname != name:
+            self.nickname = name
+        if self.avatar != avatar:
+            self.avatar = avatar
+        if self.is_admin != admin:
+            self.is_admin = admin
+        return claims.user_id
 
     @rx.event
     async def require_login(self):
-        """Page guard: redirects to the login page when nobody is logged in."""
+        """Page guard: redirects to the login page (keeping `next`) when nobody is logged in."""
         if await self.current_user_id() is None:
-            return rx.redirect("/login")
+            path = self.router.url.path or "/"
+            if self.router.url.query:
+                path += "?" + self.router.url.query
+            return rx.redirect(f"/login?next={quote(safe_next(path), safe='')}")
+
+    def _claims(self) -> tokens.Claims | None:
+        try:
+            return tokens.decode_token(self.session_token, settings=get_settings())
+        except AuthError:
+            return None
+
+    def _forget(self) -> None:
+        self.session_token = ""
+        self.nickname = ""
+        self.avatar = ""
+        self.is_admin = False
 
     @rx.event
     def logout(self):
-        """Ends this browser's session."""
-        self.session_token = ""
+        """Ends this browser's session (revokes its token) and goes to the login page."""
+        claims = self._claims()
+        if claims is not None:
+            with session_scope() as session:
+                tokens.revoke_session(session, jti=claims.jti)
+        self._forget()
         return rx.redirect("/login")
+
+    @rx.event
+    async def logout_everywhere(self):
+        """Revokes every session of the logged-in user, on all devices."""
+        user_id = await self.current_user_id()
+        if user_id is not None:
+            with session_scope() as session:
+                tokens.revoke_all_sessions(session, user_id=user_id)
+        self._forget()
+        return rx.redirect("/login")
+
+
+class LoginState(AuthState):
+    """The login page: code entry, the dev WeChat simulator, and scan-to-login."""
+
+    code: str = ""
+    error: str = ""
+    busy: bool = False
+    next_path: str = "/"
+    # Dev simulator.
+    sim_openid: str = simulator.DEV_OPENIDS[0]
+    sim_reply: str = ""
+    sim_code: str = ""
+    # Scan login: "" (off) | loading | waiting | expired | error
+    scan_status: str = ""
+    qr_url: str = ""
+    _ticket_id: str = ""
+
+    async def _text(self, key: str) -> str:
+        return translate(key, (await self.get_state(UIState)).lang)
+
+    @rx.event
+    async def on_load(self):
+        """Resets the page; a browser that is already logged in goes straight on."""
+        self.next_path = safe_next(self.router.url.query_parameters.get("next", "/"))
+        self.error = ""
+        self.code = ""
+        if await self.current_user_id() is not None:
+            return rx.redirect(self.next_path)
+        if get_settings().wechat_login in {"scan", "both"}:
+            return LoginState.start_scan
+
+    @rx.event
+    def set_code(self, value: str):
+        """Keeps only digits, at most 8 (full-width digits are normalised)."""
+        self.code = only_digits(value)
+        self.error = ""
+
+    @rx.event
+    async def submit_code(self, form: dict | None = None):
+        """Logs in with the code the user typed.
+
+        Args:
+            form: the submitted form; its `code` wins over the (debounced) `code` var, so an Enter
+                pressed right after typing submits what is in the box.
+        """
+        if self.busy:
+            return
+        submitted = (form or {}).get("code")
+        if isinstance(submitted, str) and submitted:
+            self.code = only_digits(submitted)
+        settings = get_settings()
+        self.busy = True
+        try:
+            _user, token = await accounts.submit_code(
+                settings=settings,
+                guard=get_guard(settings),
+                code=self.code,
+                # One browser tab's attempt: the Reflex client token survives reloads of the tab.
+                attempt_id="page:" + (self.router.session.client_token or "anon"),
+                ip=self.router.session.client_ip or "unknown",
+                user_agent=self.router.headers.user_agent,
+            )
+        except LoginLocked as exc:
+            if exc.reason == "locked":
+                text = await self._text("login.error.locked")
+                self.error = text.format(minutes=exc.retry_after_minutes)
+            else:
+                self.error = await self._text("login.error.rate_limited")
+            return
+        except InvalidInput as exc:
+            key = "login.error.expired" if exc.reason == "expired_code" else "login.error.malformed"
+            self.error = await self._text(key)
+            return
+        except AuthError:
+            self.error = await self._text("login.error.wrong")
+            return
+        finally:
+            self.busy = False
+        self.session_token = token
+        self.code = ""
+        self.error = ""
+        await self.current_user_id()
+        return rx.redirect(self.next_path)
+
+    @rx.event
+    def set_sim_openid(self, value: str):
+        """The test openid the simulator speaks for."""
+        self.sim_openid = value.strip()[:64]
+
+    @rx.event
+    async def simulate(self):
+        """Dev only: a simulated WeChat user sends "登录" to our real callback over HTTP."""
+        settings = get_settings()
+        if not settings.is_dev:
+            return
+        self.sim_reply = ""
+        self.sim_code = ""
+        openid = self.sim_openid or simulator.DEV_OPENIDS[0]
+        reply = ""
+        for base in _backend_urls(settings.public_url):
+            try:
+                reply = await simulator.send_text(settings, base_url=base, openid=openid)
+                break
+            except Exception:  # noqa: S112 - try the next address; the user sees a failure below
+                continue
+        if not reply:
+            self.sim_reply = await self._text("login.simulator.failed")
+            return
+        self.sim_reply = reply
+        match = re.search(r"\d{8}", reply)
+        self.sim_code = match.group(0) if match else ""
+
+    @rx.event
+    def fill_code(self):
+        """Dev only: copies the simulator's code into the input."""
+        if get_settings().is_dev:
+            self.code = self.sim_code
+            self.error = ""
+
+    @rx.event(background=True)
+    async def start_scan(self):
+        """Scan login: asks WeChat for a QR code, then waits (server-side) for the scan.
+
+        One background loop per page, checking the database every second for up to 5 minutes, so
+        the browser does not poll; when the scan is confirmed this tab (and only this tab) logs in.
+        """
+        settings = get_settings()
+        async with self:
+            if self.scan_status == "loading":
+                return
+            self.scan_status = "loading"
+            self.qr_url = ""
+            self._ticket_id = ""
+            ua = self.router.headers.user_agent
+            ip = self.router.session.client_ip or ""
+        try:
+            await get_guard(settings).check_qrcode(ip=ip or "unknown")
+            ticket_id, qr_url = await accounts.begin_scan_login(api=get_api(settings))
+        except (WechatApiError, LoginLocked):
+            async with self:
+                self.scan_status = "error"
+            return
+        async with self:
+            self._ticket_id = ticket_id
+            self.qr_url = qr_url
+            self.scan_status = "waiting"
+            target = self.next_path
+        deadline = time.monotonic() + SCAN_WAIT_S
+        while time.monotonic() < deadline:
+            await asyncio.sleep(SCAN_POLL_S)
+            async with self:
+                if self._ticket_id != ticket_id:
+                    return  # a newer QR code replaced this one
+            result = await asyncio.to_thread(_consume_ticket, ticket_id, ua, ip)
+            if result is not None:
+                async with self:
+                    self.session_token = result
+                    self._ticket_id = ""
+                    self.scan_status = ""
+                    await self.current_user_id()
+                yield rx.redirect(target)
+                return
+        async with self:
+            if self._ticket_id == ticket_id:
+                self.scan_status = "expired"
+                self._ticket_id = ""
+
+
+def _consume_ticket(ticket_id: str, user_agent: str, ip: str) -> str | None:
+    with session_scope() as session:
+        result = accounts.consume_login_ticket(
+            session, settings=get_settings(), ticket_id=ticket_id, user_agent=user_agent, ip=ip
+        )
+    return result[1] if result else None
+
+
+def _backend_urls(public_url: str) -> list[str]:
+    """Where our own callback answers: PUBLIC_URL first, then Reflex's backend address."""
+    urls = [public_url]
+    try:
+        api_url = rx.config.get_config().api_url
+    except Exception:  # pragma: no cover - no rxconfig (unit tests)
+        api_url = ""
+    if api_url and api_url.rstrip("/") != public_url.rstrip("/"):
+        urls.append(api_url.rstrip("/"))
+    return urls

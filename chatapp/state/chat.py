@@ -17,12 +17,14 @@ from urllib.parse import urlsplit
 
 import reflex as rx
 
-from chatapp import conversations, store
+from chatapp import conversations, settings_service, store
+from chatapp.config import get_settings
 from chatapp.db import session_scope
 from chatapp.errors import InvalidInput, NotFound, user_message
 from chatapp.i18n import translate
 from chatapp.models import utcnow
 from chatapp.providers import get_router
+from chatapp.secretbox import box_for
 from chatapp.state.auth import AuthState
 from chatapp.state.ui import UIState
 from chatapp.views import ConversationItem, MessageItem, conversation_item, message_item
@@ -61,6 +63,7 @@ class ChatState(rx.State):
     current_max_tokens: int = 0
     current_context_window: int = 20
     current_token_budget: int = 8000
+    current_role_id: int = 0
     messages: list[MessageItem] = []
     has_earlier: bool = False
     streaming_id: int = -1
@@ -129,6 +132,7 @@ class ChatState(rx.State):
             self.current_max_tokens = conv.max_tokens or 0
             self.current_context_window = conv.context_window
             self.current_token_budget = conv.token_budget
+            self.current_role_id = conv.role_id or 0
             self.messages = [message_item(m, now=now, lang=lang) for m in rows]
             live = [m for m in rows if m.status == "streaming" and m.id is not None]
             self.streaming_id = live[-1].id if live and live[-1].id is not None else -1
@@ -136,6 +140,7 @@ class ChatState(rx.State):
     def _clear_current(self) -> None:
         self.current_id = ""
         self.current_title = ""
+        self.current_role_id = 0
         self.messages = []
         self.has_earlier = False
         self.streaming_id = -1
@@ -178,9 +183,11 @@ class ChatState(rx.State):
         if user_id is None:
             return rx.redirect("/login")
         with session_scope() as session:
-            conv = store.create_conversation(
-                session, user_id=user_id, model=get_router().default_model()
+            # The user's default model and role (settings page).
+            fields = settings_service.new_conversation_fields(
+                session, user_id=user_id, resolve_model=get_router().resolve
             )
+            conv = store.create_conversation(session, user_id=user_id, **fields)
             cid = conv.id
         # Switch now, so a message typed before the navigation lands goes to the new chat.
         await self._load_conversation(user_id, cid)
@@ -353,6 +360,10 @@ class ChatState(rx.State):
             with session_scope() as session:
                 turn = make_turn(session)
                 request = conversations.build_request(session, user_id=user_id, turn=turn)
+                # The user's own API key, if they saved one (settings page); decrypted only here.
+                api_key, base_url = settings_service.user_credentials(
+                    session, user_id=user_id, box=box_for(get_settings())
+                )
         except InvalidInput as exc:
             self.notice = user_message(exc.reason, await self._lang())
             return None
@@ -365,7 +376,7 @@ class ChatState(rx.State):
             user_id=user_id,
             message_id=turn.assistant_message_id,
             request=request,
-            client=router.client_for(request.model),
+            client=router.client_for(request.model, api_key=api_key, base_url=base_url),
         )
         self.notice = ""
         self.editing_id = -1
@@ -394,9 +405,10 @@ class ChatState(rx.State):
             if not text.strip():
                 return None
             with session_scope() as session:
-                conv = store.create_conversation(
-                    session, user_id=user_id, model=get_router().default_model()
+                fields = settings_service.new_conversation_fields(
+                    session, user_id=user_id, resolve_model=get_router().resolve
                 )
+                conv = store.create_conversation(session, user_id=user_id, **fields)
                 self.current_id = conv.id
             created = True
         cid = self.current_id

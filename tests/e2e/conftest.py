@@ -6,10 +6,11 @@ import contextlib
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.e2e.harness import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, AppServer, app_env, free_port
 from tests.fakes.openai_server import FakeOpenAI, Reply
+from tests.fakes.wechat import dev_login
 
 API_KEY = "test-key-e2e"
 
@@ -43,7 +44,9 @@ def app(fake_llm, tmp_path_factory) -> Iterator[AppServer]:
     server.stop()
 
 
-@pytest.fixture(scope="session")
+# Module scope: a live sync Playwright keeps an event loop running in the main thread, which
+# would break `asyncio.run` in later, unrelated tests.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -51,10 +54,22 @@ def browser() -> Iterator[Browser]:
         b.close()
 
 
+@pytest.fixture(scope="session")
+def session_token(app) -> str:
+    """One logged-in user for the chat suite (real code login through the dev WeChat simulator)."""
+    return dev_login(app.url)
+
+
+def log_in(context: BrowserContext, app: AppServer, token: str) -> None:
+    """Puts the session cookie into a browser context."""
+    context.add_cookies([{"name": "chatapp_session", "value": token, "url": app.url}])
+
+
 @pytest.fixture
-def page(browser, app, fake_llm, request) -> Iterator[Page]:
+def page(browser, app, fake_llm, session_token, request) -> Iterator[Page]:
     fake_llm.reset()
     context = browser.new_context(viewport={"width": 1280, "height": 820}, locale="zh-CN")
+    log_in(context, app, session_token)
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda e: errors.append(str(e)))

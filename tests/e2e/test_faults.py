@@ -17,7 +17,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import dev_login, log_in, shot
 from tests.e2e.harness import ARTIFACTS, AppServer, app_env, free_port
 
 
@@ -64,10 +64,16 @@ def llmock_app(llmock_url, tmp_path_factory) -> Iterator[AppServer]:
     server.stop()
 
 
+@pytest.fixture(scope="module")
+def llmock_token(llmock_app) -> str:
+    return dev_login(llmock_app.url)
+
+
 @pytest.fixture
-def fpage(browser, llmock_app, llmock_url) -> Iterator[Page]:
+def fpage(browser, llmock_app, llmock_url, llmock_token) -> Iterator[Page]:
     httpx.post(llmock_url + "/_llmock/reset").raise_for_status()
     context = browser.new_context(viewport={"width": 1280, "height": 820}, locale="zh-CN")
+    log_in(context, llmock_app, llmock_token)
     page = context.new_page()
     page.set_default_timeout(20_000)
     page.goto(llmock_app.url + "/")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-28 03:59:59.441510
+Create Date: 2026-11-28 04:47:54.928374
 """
 
 from collections.abc import Sequence
@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("openid", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
         sa.Column("code_hash", sqlmodel.sql.sqltypes.AutoString(length=128), nullable=False),
+        sa.Column("code_enc", sqlmodel.sql.sqltypes.AutoString(length=256), nullable=False),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("expires_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("used_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),

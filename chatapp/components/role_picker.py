@@ -1,0 +1,34 @@
+# pyright: reportAttributeAccessIssue=false, reportReturnType=false
+"""The chat header's role picker: shows the conversation's role (avatar and name) and switches it."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from chatapp.components.text import t
+from chatapp.state.chat import ChatState
+from chatapp.state.roles import ChatRoleState, RoleOption
+
+
+def _option(opt: rx.Var[RoleOption]) -> rx.Component:
+    return rx.select.item(opt.label, value=opt.id)
+
+
+def role_picker() -> rx.Component:
+    """A compact select bound to the open conversation's role."""
+    return rx.tooltip(
+        rx.box(
+            rx.select.root(
+                rx.select.trigger(
+                    placeholder=t("roles.none"), variant="soft", color="gray", id="role-picker"
+                ),
+                rx.select.content(rx.foreach(ChatRoleState.options, _option), position="popper"),
+                value=ChatState.current_role_id.to_string(),
+                on_change=ChatRoleState.switch,
+                size="1",
+                disabled=ChatState.is_streaming,
+            ),
+            class_name="role-picker",
+        ),
+        content=t("roles.switch"),
+    )

@@ -1,0 +1,147 @@
+"""The whole code login in Debian Chromium: dev simulator → code → chat page → logout.
+
+Starts the real app (tests/e2e/harness.py, one port, dev mode so the simulator exists) and drives
+it with Playwright. Marked e2e: `make test` runs it, `make check` skips it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from chatapp.config import load_settings
+from tests.e2e.harness import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, AppServer, app_env, free_port
+from tests.fakes.wechat import FakeWechatApi, WechatSimulator, serve
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory) -> Iterator[AppServer]:
+    data = tmp_path_factory.mktemp("login-app")
+    port = free_port()
+    env = app_env(port, data, CHATAPP_ENV="dev", WECHAT_LOGIN="code", ADMIN_OPENIDS="")
+    env.pop("PUBLIC_URL", None)
+    server = AppServer(port=port, env=env, log_path=data / "app.log").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, app, request) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1100, "height": 800}, locale="zh-CN")
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.set_default_timeout(20_000)
+    yield pg
+    ARTIFACTS.mkdir(exist_ok=True)
+    pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"))
+    context.close()
+    assert not errors, errors
+
+
+def _session_cookie(page: Page) -> str:
+    cookies = {c.get("name"): c for c in page.context.cookies()}
+    assert "chatapp_session" in cookies
+    assert cookies["chatapp_session"].get("sameSite") == "Lax"
+    return cookies["chatapp_session"].get("value", "")
+
+
+def test_code_login_with_the_dev_simulator_then_logout(page: Page, app: AppServer):
+    page.goto(app.url + "/")
+    expect(page).to_have_url(re.compile(r"/login"))
+    expect(page.locator("#login-card")).to_be_visible()
+    page.locator("#sim-openid").fill("o_e2e_browser")
+    page.locator("#sim-send").click()
+    expect(page.locator("#sim-reply")).to_contain_text("验证码")
+    page.locator("#sim-fill").click()
+    code_input = page.locator("#login-code")
+    expect(code_input).to_have_value(re.compile(r"^\d{8}$"))
+    code_input.press("Enter")
+    expect(page).not_to_have_url(re.compile(r"/login"))
+    token = _session_cookie(page)
+    verify = httpx.get(app.url + "/api/v1/auth/verify", cookies={"chatapp_session": token})
+    assert verify.status_code == 200
+    # Logout (confirm dialog in the toolbar) revokes the token server-side.
+    page.locator("#logout-button").click()
+    page.locator("#logout-confirm").click()
+    expect(page).to_have_url(re.compile(r"/login"))
+    again = httpx.get(app.url + "/api/v1/auth/verify", cookies={"chatapp_session": token})
+    assert again.status_code == 401
+
+
+def test_wrong_codes_show_errors_then_lock(page: Page, app: AppServer):
+    page.goto(app.url + "/login")
+    code_input = page.locator("#login-code")
+    code_input.fill("00000001")
+    code_input.press("Enter")
+    expect(page.locator("#login-error")).to_contain_text("验证码不正确")
+    for i in range(2, 6):
+        code_input.fill(f"0000000{i}")
+        code_input.press("Enter")
+    expect(page.locator("#login-error")).to_contain_text("15 分钟")
+
+
+@pytest.fixture(scope="module")
+def scan_app(tmp_path_factory) -> Iterator[tuple[AppServer, FakeWechatApi]]:
+    fake = FakeWechatApi()
+    with serve(fake.app()) as api_url:
+        data = tmp_path_factory.mktemp("scan-app")
+        port = free_port()
+        env = app_env(
+            port,
+            data,
+            CHATAPP_ENV="dev",
+            WECHAT_LOGIN="both",
+            WECHAT_API_BASE=api_url,
+            WECHAT_APPSECRET="scan-secret",
+            CHATAPP_SITE_NAME="扫码测试站",
+        )
+        env.pop("PUBLIC_URL", None)
+        server = AppServer(port=port, env=env, log_path=data / "app.log").start()
+        yield server, fake
+        server.stop()
+
+
+def test_scan_login_logs_in_the_waiting_page(browser: Browser, scan_app, request):
+    server, fake = scan_app
+    context = browser.new_context(locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        page.goto(server.url + "/login?next=/")
+        expect(page.locator("#login-scan-qr")).to_be_visible()
+        src = page.locator("#login-scan-qr").get_attribute("src") or ""
+        assert "/cgi-bin/showqrcode?ticket=" in src
+        assert len(fake.qrcode_requests) == 1 and len(fake.token_requests) == 1
+        scene = fake.qrcode_requests[0]["action_info"]["scene"]["scene_str"]
+        assert scene.startswith("login:")
+        # The user scans with WeChat: WeChat pushes a SCAN event to the app's callback.
+        settings = load_settings(
+            {"CHATAPP_ENV": "dev", "CHATAPP_DATA_DIR": str(server.log_path.parent)}
+        )
+        wx = WechatSimulator(settings, server.url)
+        reply = wx.reply(wx.event("o_scanner", "SCAN", scene))
+        assert "成功登录 扫码测试站" in reply["Content"]
+        # The page's server-side wait notices within about a second and logs this tab in.
+        expect(page).not_to_have_url(re.compile(r"/login"), timeout=10_000)
+        token = _session_cookie(page)
+        ok = httpx.get(server.url + "/api/v1/auth/verify", cookies={"chatapp_session": token})
+        assert ok.status_code == 200
+    finally:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"))
+        context.close()

@@ -1,0 +1,159 @@
+"""Settings use cases and the secret box, on a real database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import text
+from sqlmodel import Session
+
+from chatapp import roles, settings_service
+from chatapp.config import Settings
+from chatapp.errors import ConfigError, InvalidInput
+from chatapp.models import User, UserSettings
+from chatapp.role_schema import RoleInput
+from chatapp.secretbox import SecretBox, box_for
+
+KEY = "sk-test-PLAINTEXT-9f3a"
+BOX = SecretBox("x" * 40)
+
+
+def _user(session: Session, openid: str) -> int:
+    user = User(openid=openid)
+    session.add(user)
+    session.flush()
+    assert user.id is not None
+    return user.id
+
+
+@pytest.fixture
+def users(session) -> tuple[int, int]:
+    ids = _user(session, "alice"), _user(session, "bob")
+    session.commit()
+    return ids
+
+
+def _resolve(model: str | None) -> str:
+    return model if model in {"m-1", "m-2"} else "m-1"
+
+
+def test_secretbox_round_trip_and_wrong_key():
+    token = BOX.encrypt("密钥 key")
+    assert token != BOX.encrypt("密钥 key")  # random IV
+    assert BOX.decrypt(token) == "密钥 key"
+    assert SecretBox("y" * 40).decrypt(token) is None
+    assert BOX.decrypt("garbage") is None
+    fernet_key = Fernet.generate_key().decode()
+    assert Fernet(fernet_key.encode()).decrypt(SecretBox(fernet_key).encrypt("a").encode()) == b"a"
+    with pytest.raises(ConfigError):
+        SecretBox("short")
+
+
+def test_box_from_settings_prefers_the_secret_key():
+    jwt_only = box_for(Settings(jwt_secret="j" * 48))
+    explicit = box_for(Settings(jwt_secret="j" * 48, secret_key="k" * 48))
+    token = jwt_only.encrypt("v")
+    assert box_for(Settings(jwt_secret="j" * 48)).decrypt(token) == "v"
+    assert explicit.decrypt(token) is None
+
+
+def test_api_key_is_encrypted_at_rest_and_only_a_hint_is_shown(session, users):
+    alice, bob = users
+    prefs = settings_service.set_api_credentials(
+        session, user_id=alice, box=BOX, api_key=f"  {KEY} ", base_url="https://api.example.com/v1/"
+    )
+    session.commit()
+    assert prefs.api_key_hint == "…9f3a"
+    assert KEY not in repr(prefs)
+    raw = session.exec(text("SELECT * FROM usersettings")).all()  # type: ignore[call-overload]
+    assert raw and all(KEY not in str(tuple(r)) for r in raw)
+    assert settings_service.user_credentials(session, user_id=alice, box=BOX) == (
+        KEY,
+        "https://api.example.com/v1",
+    )
+    assert settings_service.user_credentials(session, user_id=bob, box=BOX) == (None, None)
+    # An empty key field keeps the stored key; clearing forgets both.
+    settings_service.set_api_credentials(session, user_id=alice, box=BOX, api_key="", base_url="")
+    assert settings_service.user_credentials(session, user_id=alice, box=BOX) == (KEY, None)
+    settings_service.clear_api_credentials(session, user_id=alice)
+    assert settings_service.user_credentials(session, user_id=alice, box=BOX) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("api_key", "base_url", "reason"),
+    [
+        ("short", "", "bad_api_key"),
+        ("sk-has space-123", "", "bad_api_key"),
+        ("", "ftp://x", "bad_base_url"),
+        ("", "https://user:pw@host/v1", "bad_base_url"),
+        ("", "not a url", "bad_base_url"),
+    ],
+)
+def test_bad_credentials(session, users, api_key, base_url, reason):
+    with pytest.raises(InvalidInput) as err:
+        settings_service.set_api_credentials(
+            session, user_id=users[0], box=BOX, api_key=api_key, base_url=base_url
+        )
+    assert err.value.reason == reason
+
+
+def test_preferences_validate_and_persist(session, users):
+    alice, bob = users
+    assert settings_service.get_preferences(session, user_id=alice).language == "zh"
+    prefs = settings_service.update_preferences(
+        session,
+        user_id=alice,
+        models=["m-1", "m-2"],
+        language="en",
+        theme="dark",
+        send_key="ctrl",
+        font_size=99,
+        default_model="m-2",
+    )
+    session.commit()
+    assert (prefs.language, prefs.theme, prefs.send_key, prefs.font_size) == (
+        "en",
+        "dark",
+        "ctrl",
+        22,
+    )
+    assert settings_service.get_preferences(session, user_id=alice).default_model == "m-2"
+    assert settings_service.get_preferences(session, user_id=bob).theme == "system"
+    bads: list[dict[str, Any]] = [{"theme": "purple"}, {"language": "fr"}, {"nope": 1}]
+    for bad in bads:
+        with pytest.raises(InvalidInput):
+            settings_service.update_preferences(session, user_id=alice, **bad)
+    with pytest.raises(InvalidInput) as err:
+        settings_service.update_preferences(
+            session, user_id=alice, models=["m-1"], default_model="x"
+        )
+    assert err.value.reason == "model_not_offered"
+
+
+def test_default_role_must_be_visible_and_shapes_new_conversations(session, users):
+    alice, bob = users
+    role = roles.create_role(
+        session,
+        user_id=alice,
+        data=RoleInput(name="R", system_prompt="p", temperature=0.1, context_window=4),
+    )
+    assert role.id is not None
+    with pytest.raises(InvalidInput) as err:
+        settings_service.update_preferences(session, user_id=bob, default_role_id=role.id)
+    assert err.value.reason == "role_not_found"
+    assert settings_service.new_conversation_fields(
+        session, user_id=bob, resolve_model=_resolve
+    ) == {"model": "m-1"}
+    settings_service.update_preferences(
+        session, user_id=alice, models=["m-1", "m-2"], default_model="m-2", default_role_id=role.id
+    )
+    fields = settings_service.new_conversation_fields(
+        session, user_id=alice, resolve_model=_resolve
+    )
+    assert fields == {"model": "m-2", "role_id": role.id, "temperature": 0.1, "context_window": 4}
+    # A default role deleted later is simply dropped.
+    roles.delete_role(session, user_id=alice, role_id=role.id)
+    session.commit()
+    assert session.get(UserSettings, alice).default_role_id is None  # type: ignore[union-attr]
