@@ -92,4 +92,4 @@ bench-smoke: setup sysdeps
 	$(PY) -m bench.run --smoke
 
 clean:
-	rm -rf .web .states $(VENV) $(TOOLS)
+	rm -rf .web .web-instances .states $(VENV) $(TOOLS)

@@ -86,6 +86,19 @@ def build_frontend(api_url: str | None = None) -> None:
         )
 
 
+def private_web_dir(port: int) -> Path:
+    """Copies the fresh build to a directory only this instance serves from.
+
+    Why: the bundle bakes in the backend URL (port included on plain http), and every build in this
+    checkout rewrites `.web/build/client`; an instance that built for its own port must not start
+    serving another instance's later build (e.g. two test servers on different ports).
+    """
+    web = ROOT / ".web-instances" / str(port)
+    shutil.rmtree(web, ignore_errors=True)
+    shutil.copytree(BUILD_DIR, web / "build" / "client")
+    return web
+
+
 def _prepare_metrics_dir(workers: int) -> None:
     """Prometheus multiprocess mode for several workers: one fresh directory per instance start."""
     if workers <= 1 or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -152,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"chatapp: migrations: {upgrade(settings.database_url)}")
     if not args.no_build:
         build_frontend()
+        # Reflex serves `$REFLEX_WEB_WORKDIR/build/client` (and writes small runtime files there).
+        os.environ["REFLEX_WEB_WORKDIR"] = str(private_web_dir(args.port))
     elif not (BUILD_DIR / "index.html").exists():
         print(
             f"chatapp: --no-build but no frontend in {BUILD_DIR}; run with --build-only first",

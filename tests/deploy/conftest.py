@@ -21,8 +21,10 @@ from tests.deploy.topology import (
 )
 from tests.e2e.harness import CHROMIUM, CHROMIUM_ARGS, app_env, free_port
 from tests.fakes.openai_server import FakeOpenAI, Reply
+from tests.fakes.wechat import dev_login
 
 API_KEY = "test-key-deploy"
+SESSION_COOKIE = "chatapp_session"
 SHORT = "Short answer from the fake model."
 
 
@@ -33,12 +35,12 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.e2e)
 
 
-def login(page: Page, base_url: str) -> None:
-    """Opens the app as a logged-in user.
+def login(page: Page, base_url: str, token: str) -> None:
+    """Opens the app at `base_url` as the user of `token` (see the `session_token` fixture).
 
-    Until the WeChat login lands the app runs as one local dev user, so opening the page is enough.
-    With login: open `/login`, drive the dev simulator (or seed a session cookie), then come back.
+    The session cookie is per host, not per port, so one token serves nginx and every instance.
     """
+    page.context.add_cookies([{"name": SESSION_COOKIE, "value": token, "url": base_url}])
     page.goto(base_url + "/")
     page.locator("#composer-input").wait_for(state="visible", timeout=30_000)
 
@@ -115,3 +117,10 @@ def browser() -> Iterator[Browser]:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture(scope="module")
+def session_token(topology: Topology) -> str:
+    """One user, logged in through the real WeChat code flow (dev simulator) on one instance; the
+    JWT and its session row (PostgreSQL) are valid on every instance."""
+    return dev_login(topology.instances[0].url, openid="o_deploy_user")

@@ -14,7 +14,7 @@ import time
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.deploy.conftest import SHORT, Topology, login
+from tests.deploy.conftest import SESSION_COOKIE, SHORT, Topology, login
 from tests.fakes.openai_server import Reply
 
 LONG = "".join(f"第{i}段：流式输出测试文本。" for i in range(120))  # ~1,400 chars
@@ -126,7 +126,9 @@ def _measure_ttft(page: Page, text: str) -> float:
     return ttft
 
 
-def test_time_to_first_token_through_nginx_matches_direct(browser, topology: Topology):
+def test_time_to_first_token_through_nginx_matches_direct(
+    browser, topology: Topology, session_token: str
+):
     """nginx must not hold back the stream: TTFT through nginx ≈ TTFT straight to one instance."""
     direct_inst = topology.instances[0]
     public = topology.nginx.url
@@ -142,9 +144,9 @@ def test_time_to_first_token_through_nginx_matches_direct(browser, topology: Top
 
     ctx_d, direct, problems_d = _new_page(browser, topology)
     direct.route(re.compile(r".*/assets/reflex-env-[^/]*\.js(\?.*)?$"), rewrite_env)
-    login(direct, direct_inst.url)
+    login(direct, direct_inst.url, session_token)
     ctx_n, proxied, problems_n = _new_page(browser, topology)
-    login(proxied, public)
+    login(proxied, public, session_token)
     _ask(direct, "warm up")
     _ask(proxied, "warm up")
     _install_ttft_probe(direct)
@@ -167,11 +169,11 @@ def test_time_to_first_token_through_nginx_matches_direct(browser, topology: Top
 
 
 def test_chat_spreads_over_instances_and_survives_killing_one(
-    browser, topology: Topology, fake_llm
+    browser, topology: Topology, fake_llm, session_token: str
 ):
     started = time.monotonic()
     ctx, page, problems = _new_page(browser, topology)
-    login(page, topology.nginx.url)
+    login(page, topology.nginx.url, session_token)
     events_before = _per_instance(topology, "chatapp_ws_messages_total", direction="in")
 
     _ask(page, "hello through nginx")
@@ -198,6 +200,9 @@ def test_chat_spreads_over_instances_and_survives_killing_one(
         for n in range(2, 8):
             c2, p2, pr2 = _new_page(browser, topology)
             extra.append((c2, p2, pr2))
+            p2.context.add_cookies(
+                [{"name": SESSION_COOKIE, "value": session_token, "url": topology.nginx.url}]
+            )
             p2.goto(conv_url)
             if settled(n)[other.name] >= 1:
                 break
