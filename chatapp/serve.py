@@ -8,7 +8,9 @@ Order of work, each step skippable for the cases that need it:
    and a tab whose events land on another worker would lose it);
 3. apply database migrations (`alembic upgrade head`, see `chatapp/migrate.py`);
 4. build the frontend (`reflex export --frontend-only`) unless `--no-build` — the Docker image
-   builds it once at image build time, and several instances on one machine share one build;
+   builds it once at image build time, and several instances on one machine share one build
+   (`--build-only` once, then `--no-build` each); a building start serves from its own copy in
+   `.web-instances/<port>`;
 5. serve the backend on one port with the built frontend mounted on it (UI, websocket `/_event`,
    HTTP API, `/ping`, `/metrics`), with `WEB_CONCURRENCY` granian workers.
 
