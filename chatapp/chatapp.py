@@ -13,6 +13,7 @@ from chatapp.pages.settings import settings_page
 from chatapp.startup import startup
 from chatapp.state.auth import LoginState
 from chatapp.state.chat import ChatState
+from chatapp.state.errors import on_backend_error
 from chatapp.state.roles import ChatRoleState, RolesState
 from chatapp.state.settings import SettingsState
 
@@ -22,6 +23,7 @@ app = rx.App(
     stylesheets=["/chat.css", "/pages.css"],
     head_components=[rx.el.meta(name="viewport", content="width=device-width, initial-scale=1")],
     api_transformer=build_api(get_settings()),
+    backend_exception_handler=on_backend_error,
 )
 # Every signed-in page also applies the user's saved preferences (language, theme, font, send key).
 _chat_load = [SettingsState.apply_preferences, ChatState.load_page, ChatRoleState.load_options]

@@ -94,6 +94,10 @@ _USER_TEXT: dict[str, tuple[str, str]] = {
     "empty_message": ("消息不能为空。", "The message is empty."),
     "message_too_long": ("消息太长了。", "The message is too long."),
     "not_found": ("对话不存在或已被删除。", "This conversation does not exist."),
+    "database": (
+        "数据库暂时不可用，请稍后重试（你输入的内容已保留）。",
+        "The database is unavailable right now; please retry (your text is kept).",
+    ),
     "internal": ("出错了，请稍后重试。", "Something went wrong. Please retry."),
 }
 

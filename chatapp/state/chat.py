@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import reflex as rx
+from sqlalchemy.exc import SQLAlchemyError
 
 from chatapp import conversations, settings_service, store
 from chatapp.config import get_settings
@@ -389,7 +390,23 @@ class ChatState(rx.State):
 
     @rx.event
     async def send(self, form: dict):
-        """Sends the composer's text (creating a conversation first on the home page)."""
+        """Sends the composer's text (creating a conversation first on the home page).
+
+        If the database is unreachable, says so and puts the text back in the composer: nothing
+        a user typed is lost.
+        """
+        try:
+            return await self._send(form)
+        except SQLAlchemyError:
+            log.exception("send failed: database unavailable")
+            self.notice = user_message("database", await self._lang())
+            text = json.dumps(str(form.get("text", "")), ensure_ascii=False)
+            return rx.call_script(
+                "setTimeout(()=>{const a=document.getElementById('composer-input');"
+                f"if(a&&!a.value){{a.value={text};a.dispatchEvent(new Event('input',{{bubbles:true}}));}}}},50)"
+            )
+
+    async def _send(self, form: dict):
         user_id = await self._user_id()
         if user_id is None:
             return [rx.redirect("/login")]

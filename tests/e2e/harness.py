@@ -36,6 +36,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def private_web_dir(data_dir: Path) -> Path:
+    """A frontend build directory of its own for an extra app instance.
+
+    The build bakes the instance's URL (port) into the bundle, so instances sharing `.web` would
+    send each other's browsers to the wrong port. Reflex initialises the directory (bun installs
+    from its cache: ~20 s). A copy of `.web` does not work: its bundler config holds paths.
+    """
+    return data_dir / "web"
+
+
 def app_env(port: int, data_dir: Path, **extra: str) -> dict[str, str]:
     """The environment of an app instance under test."""
     env = dict(os.environ)

@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import dev_login, log_in, shot
-from tests.e2e.harness import ARTIFACTS, AppServer, app_env, free_port
+from tests.e2e.harness import ARTIFACTS, AppServer, app_env, free_port, private_web_dir
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +57,7 @@ def llmock_app(llmock_url, tmp_path_factory) -> Iterator[AppServer]:
         OPENAI_BASE_URL=llmock_url + "/v1",
         CHATAPP_MODELS="gpt-4o-mini",
         LLM_TIMEOUT="2",
+        REFLEX_WEB_WORKDIR=str(private_web_dir(data)),
     )
     ARTIFACTS.mkdir(exist_ok=True)
     server = AppServer(port=port, env=env, log_path=ARTIFACTS / "app-faults.log").start()

@@ -1,0 +1,89 @@
+"""PostgreSQL goes away (every connection dropped, new ones refused) and comes back: requests fail
+with a clear message, the user's text stays in the composer, and the app recovers by itself."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import psycopg
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import log_in
+from tests.e2e.harness import ARTIFACTS, AppServer, app_env, free_port, private_web_dir
+from tests.fakes.openai_server import FakeOpenAI, Reply
+from tests.fakes.tcp_proxy import TcpProxy
+from tests.fakes.wechat import dev_login
+
+
+@pytest.fixture(scope="module")
+def pg_proxy() -> Iterator[tuple[TcpProxy, str]]:
+    name = f"chatapp_outage_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/test", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    proxy = TcpProxy(("127.0.0.1", 5432)).start()
+    yield proxy, f"postgresql+psycopg://postgres@127.0.0.1:{proxy.port}/{name}"
+    proxy.cut()
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/test", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def outage_app(pg_proxy, tmp_path_factory) -> Iterator[tuple[AppServer, FakeOpenAI]]:
+    _, url = pg_proxy
+    data = tmp_path_factory.mktemp("outage-app")
+    with FakeOpenAI(default=Reply(chunk_chars=4, chunks_per_s=0)) as llm:
+        env = app_env(
+            free_port(),
+            data,
+            DATABASE_URL=url,
+            OPENAI_API_KEY="k",
+            OPENAI_BASE_URL=llm.base_url,
+            CHATAPP_MODELS="fake-gpt",
+            REFLEX_WEB_WORKDIR=str(private_web_dir(data)),
+        )
+        ARTIFACTS.mkdir(exist_ok=True)
+        server = AppServer(
+            port=int(env["PORT"]), env=env, log_path=ARTIFACTS / "app-outage.log"
+        ).start()
+        yield server, llm
+        server.stop()
+
+
+def test_database_outage_is_explained_and_recovers(browser, outage_app, pg_proxy):
+    app, _ = outage_app
+    proxy, _ = pg_proxy
+    context = browser.new_context()
+    log_in(context, app, dev_login(app.url, "o_outage"))
+    page = context.new_page()
+    page.goto(app.url + "/")
+    page.locator("#composer-input").fill("before the outage")
+    page.locator("#composer-input").press("Enter")
+    expect(page).to_have_url(re.compile(r"/chat/[\w-]+$"))
+    expect(page.locator('[data-testid="assistant-bubble"]').last).to_have_text(
+        "You said: before the outage"
+    )
+
+    proxy.cut()
+    assert httpx.get(app.url + "/api/health", timeout=10).status_code == 503
+    page.locator("#composer-input").fill("during the outage")
+    page.locator("#composer-input").press("Enter")
+    expect(page.locator("#notice")).to_contain_text("数据库暂时不可用", timeout=20_000)
+    expect(page.locator("#composer-input")).to_have_value("during the outage")
+    assert "Traceback" not in page.content()
+
+    proxy.restore()
+    for _ in range(40):
+        if httpx.get(app.url + "/api/health", timeout=10).status_code == 200:
+            break
+        page.wait_for_timeout(250)
+    page.locator("#composer-send").click()
+    expect(page.locator('[data-testid="assistant-bubble"]').last).to_have_text(
+        "You said: during the outage", timeout=20_000
+    )
+    expect(page.locator('[data-testid="user-bubble"]')).to_have_count(2)
+    expect(page.locator("#notice")).to_have_count(0)
+    context.close()
