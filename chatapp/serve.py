@@ -34,7 +34,17 @@ from chatapp.errors import ConfigError
 from chatapp.providers import load_providers
 
 ROOT = Path(__file__).resolve().parents[1]
-BUILD_DIR = ROOT / ".web" / "build" / "client"
+
+
+def web_dir() -> Path:
+    """Reflex's frontend directory: `REFLEX_WEB_WORKDIR` when set (tests give extra instances
+    their own), else `.web`."""
+    return Path(os.environ.get("REFLEX_WEB_WORKDIR") or ROOT / ".web")
+
+
+def build_dir() -> Path:
+    """Where the built static frontend lands and is served from."""
+    return web_dir() / "build" / "client"
 
 
 def workers_from_env(environ: dict[str, str] | os._Environ[str]) -> int:
@@ -76,7 +86,8 @@ def build_frontend(api_url: str | None = None) -> None:
     env.setdefault("REFLEX_TELEMETRY_ENABLED", "false")
     tools = ROOT / ".tools" / "node_modules" / ".bin"
     env["PATH"] = os.pathsep.join([str(tools), str(Path(sys.executable).parent), env["PATH"]])
-    lock_path = ROOT / ".web.build.lock"
+    web = web_dir()
+    lock_path = web.parent / f"{web.name}.build.lock"
     with lock_path.open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         subprocess.run(
@@ -97,7 +108,7 @@ def private_web_dir(port: int) -> Path:
     """
     web = ROOT / ".web-instances" / str(port)
     shutil.rmtree(web, ignore_errors=True)
-    shutil.copytree(BUILD_DIR, web / "build" / "client")
+    shutil.copytree(build_dir(), web / "build" / "client")
     return web
 
 
@@ -158,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["LOG_FORMAT"] = "json"
     if args.build_only:
         build_frontend()
-        print(f"chatapp: frontend built in {BUILD_DIR}")
+        print(f"chatapp: frontend built in {build_dir()}")
         return 0
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if not args.no_migrate:
@@ -167,11 +178,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"chatapp: migrations: {upgrade(settings.database_url)}")
     if not args.no_build:
         build_frontend()
-        # Reflex serves `$REFLEX_WEB_WORKDIR/build/client` (and writes small runtime files there).
-        os.environ["REFLEX_WEB_WORKDIR"] = str(private_web_dir(args.port))
-    elif not (BUILD_DIR / "index.html").exists():
+        if not os.environ.get("REFLEX_WEB_WORKDIR"):
+            # Reflex serves `$REFLEX_WEB_WORKDIR/build/client` (and writes small files there).
+            os.environ["REFLEX_WEB_WORKDIR"] = str(private_web_dir(args.port))
+    elif not (build_dir() / "index.html").exists():
         print(
-            f"chatapp: --no-build but no frontend in {BUILD_DIR}; run with --build-only first",
+            f"chatapp: --no-build but no frontend in {build_dir()}; run with --build-only first",
             file=sys.stderr,
         )
         return 2
