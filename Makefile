@@ -11,7 +11,8 @@ export PATH := $(TOOLS)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export REFLEX_TELEMETRY_ENABLED := false
 export TELEMETRY_ENABLED := false
 
-.PHONY: setup run dev test test-fast check fmt lint typecheck export bench bench-smoke sysdeps clean
+.PHONY: setup run dev test test-fast test-deploy check fmt lint typecheck export bench bench-smoke sysdeps clean \
+	lock migration migrate image
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,10 +35,35 @@ run: setup
 	$(PY) -m chatapp.serve --port $(PORT)
 
 dev: setup
+	$(PY) -m chatapp.migrate upgrade
 	$(VENV)/bin/reflex run --env dev
 
 export: setup
 	$(VENV)/bin/reflex export --frontend-only --no-zip >/dev/null
+
+# The production topology without Docker: start script, migrations, 2 instances + nginx + PostgreSQL +
+# Redis, TTFT through nginx (also part of `make test`).
+test-deploy: setup sysdeps
+	$(PY) -m pytest -q -s tests/deploy
+
+# Pin the runtime dependency closure the Docker image installs (after changing pyproject.toml).
+lock: setup
+	$(PY) scripts/lock.py
+
+# Regenerate the initial migration from chatapp/models.py (pre-release: one revision).
+migration: setup
+	$(PY) -m chatapp.migrate regenerate
+	$(VENV)/bin/ruff format -q chatapp/migrations
+	$(VENV)/bin/ruff check --fix -q chatapp/migrations
+	$(PY) -m chatapp.migrate check
+
+# Apply migrations to DATABASE_URL (the start script does this on every start).
+migrate: setup
+	$(PY) -m chatapp.migrate upgrade
+
+# Needs a Docker engine: docker build -t chatapp --build-arg PUBLIC_URL=https://your.host .
+image:
+	docker build -t chatapp --build-arg PUBLIC_URL=$${PUBLIC_URL:-https://localhost} .
 
 fmt: setup
 	$(VENV)/bin/ruff format .
@@ -66,4 +92,4 @@ bench-smoke: setup sysdeps
 	$(PY) -m bench.run --smoke
 
 clean:
-	rm -rf .web .states $(VENV) $(TOOLS)
+	rm -rf .web .web-instances .states $(VENV) $(TOOLS)

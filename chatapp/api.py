@@ -3,6 +3,7 @@
     GET  /api/v1/wx/portal/{appid}   WeChat URL verification → echostr (text/plain)
     POST /api/v1/wx/portal/{appid}   WeChat pushes → passive reply XML (or "success")
     POST /api/v1/auth/login          form `code` → {"code": "0000", "info": "成功", "data": jwt}
+    GET  /metrics                    Prometheus exposition (chatapp.metrics)
     GET  /api/v1/auth/verify         session cookie or Bearer token → 200 / 401 (nginx auth_request)
     POST /api/v1/auth/logout         revokes the presented token
     POST /api/v1/dev/wx/simulate     dev only: the WeChat simulator (absent in prod)
@@ -24,11 +25,12 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from chatapp import accounts, simulator, tokens
+from chatapp import accounts, metrics, simulator, tokens
 from chatapp.api_health import add_health_routes
 from chatapp.config import Settings
 from chatapp.db import session_scope
 from chatapp.errors import AuthError, InvalidInput
+from chatapp.middleware import ObservabilityMiddleware
 from chatapp.ratelimit import LoginGuard, LoginLocked, get_guard
 from chatapp.wechat import MAX_BODY_BYTES, CallbackHandler, WechatRejected
 
@@ -98,7 +100,16 @@ def build_api(
         clock: epoch seconds for the callback's timestamp check (tests replay stale pushes).
     """
     app = FastAPI(title="chatapp api", docs_url=None, redoc_url=None, openapi_url=None)
+    # Reflex mounts its own app under this one, so the middleware sees every request, `/_event`
+    # included: request ids, access log, request/websocket metrics.
+    app.add_middleware(ObservabilityMiddleware)
     add_health_routes(app, settings)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        body, content_type = metrics.render()
+        return Response(body, media_type=content_type)
+
     handler = CallbackHandler(settings, clock=clock)
     login_guard = guard or get_guard(settings)
 

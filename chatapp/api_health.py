@@ -1,8 +1,10 @@
-"""Readiness: `/api/health` answers 200 when the database (and Redis, when configured) answer."""
+"""Readiness: `/api/health` answers 200 when the database answers and is migrated to head, and
+Redis (when configured) answers; 503 otherwise. Liveness is Reflex's own `/ping`."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
@@ -12,13 +14,27 @@ from chatapp.config import Settings
 from chatapp.db import get_engine
 
 
-def _db_ok() -> bool:
+@functools.cache
+def _head() -> str | None:
+    from chatapp.migrate import head_revision
+
+    return head_revision()
+
+
+def _db_checks() -> dict[str, bool]:
+    """Database reachable, and at the migration head (an old schema must not take traffic)."""
+    from chatapp.migrate import current_revision
+
     try:
         with get_engine().connect() as conn:
             conn.execute(text("SELECT 1"))
-        return True
+            try:
+                migrated = current_revision(conn) == _head()
+            except Exception:
+                migrated = False
+        return {"database": True, "migrations": migrated}
     except Exception:
-        return False
+        return {"database": False, "migrations": False}
 
 
 async def _redis_ok(url: str) -> bool:
@@ -39,7 +55,7 @@ def add_health_routes(api: FastAPI, settings: Settings) -> None:
 
     @api.get("/api/health")
     async def health() -> JSONResponse:
-        checks = {"database": await asyncio.to_thread(_db_ok)}
+        checks = await asyncio.to_thread(_db_checks)
         if settings.redis_url:
             checks["redis"] = await _redis_ok(settings.redis_url)
         ok = all(checks.values())

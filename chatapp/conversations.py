@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from chatapp import store
+from chatapp import metrics, store
 from chatapp.db import session_scope
 from chatapp.errors import InvalidInput, NotFound
 from chatapp.llm.types import StreamDone, TextDelta
@@ -284,6 +284,7 @@ class AnswerJob:
                 fields["prompt_tokens"] = getattr(usage, "prompt_tokens", None)
                 fields["completion_tokens"] = getattr(usage, "completion_tokens", None)
             await asyncio.shield(asyncio.to_thread(self._save, fields, True))
+            metrics.answer_finished(self, fields.get("completion_tokens"))
             self.done.set()
             self.changed.set()
 
@@ -363,6 +364,7 @@ def start_answer(
     """Starts streaming an answer in this process; the job is findable by `get_job` until done."""
     job = AnswerJob(user_id=user_id, message_id=message_id, request=request, client=client)
     _jobs[message_id] = job
+    metrics.answer_started()
 
     async def _run() -> None:
         try:

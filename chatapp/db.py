@@ -6,6 +6,7 @@ PostgreSQL (`DATABASE_URL=postgresql+psycopg://…`) gets a pre-ping pool.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,6 +53,16 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def _after_fork_in_child() -> None:
+    # Granian forks its workers from a supervisor that imported the app (and opened the pool):
+    # a child must not reuse the parent's connections (SQLAlchemy's documented recipe).
+    if _engine is not None:
+        _engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def init_db(url: str) -> Engine:

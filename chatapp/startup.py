@@ -6,6 +6,7 @@ import logging
 
 from chatapp.config import get_settings
 from chatapp.db import init_db
+from chatapp.logs import setup_logging
 
 _done = False
 
@@ -16,7 +17,7 @@ def startup() -> None:
     if _done:
         return
     settings = get_settings()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    setup_logging()
     init_db(settings.database_url)
     from chatapp.conversations import reap_stale_answers
     from chatapp.db import session_scope

@@ -76,5 +76,14 @@ def session(engine) -> Iterator[Session]:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Browser tests run last: fast feedback first, and no browser loop alive during the rest."""
-    items.sort(key=lambda item: "e2e" in item.keywords or "/e2e/" in str(item.fspath))
+    """Browser suites run last (deploy, then e2e): fast feedback first.
+
+    Playwright's sync API keeps an event loop running in the main thread for as long as its browser
+    fixture lives (session scope in tests/e2e), which breaks every asyncio test collected after it.
+    """
+
+    def rank(item) -> int:
+        path = str(item.fspath)
+        return 2 if "/tests/e2e/" in path else 1 if "/tests/deploy/" in path else 0
+
+    items.sort(key=rank)  # stable: file order is kept within each group

@@ -1,0 +1,126 @@
+"""Fixtures for the deployment tests: the whole topology (2 instances + PostgreSQL + Redis + nginx)."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.deploy.topology import (
+    REDIS_TEST_URL,
+    Instance,
+    Nginx,
+    build_frontend,
+    flush_redis,
+    fresh_pg_database,
+)
+from tests.e2e.harness import CHROMIUM, CHROMIUM_ARGS, app_env, free_port
+from tests.fakes.openai_server import FakeOpenAI, Reply
+from tests.fakes.wechat import dev_login
+
+API_KEY = "test-key-deploy"
+SESSION_COOKIE = "chatapp_session"
+SHORT = "Short answer from the fake model."
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/deploy" in str(item.fspath) and "browser" in item.fixturenames:
+            # Needs Chromium, nginx, PostgreSQL and Redis: not part of `make test-fast`.
+            item.add_marker(pytest.mark.e2e)
+
+
+def login(page: Page, base_url: str, token: str) -> None:
+    """Opens the app at `base_url` as the user of `token` (see the `session_token` fixture).
+
+    The session cookie is per host, not per port, so one token serves nginx and every instance.
+    """
+    page.context.add_cookies([{"name": SESSION_COOKIE, "value": token, "url": base_url}])
+    page.goto(base_url + "/")
+    page.locator("#composer-input").wait_for(state="visible", timeout=30_000)
+
+
+@dataclass
+class Topology:
+    """What the scale-out tests drive."""
+
+    instances: list[Instance]
+    nginx: Nginx
+    database_url: str
+    build_seconds: float
+    start_seconds: float
+
+
+@pytest.fixture(scope="module")
+def fake_llm() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI(
+        api_key=API_KEY, default=Reply(text=SHORT, chunk_chars=4, chunks_per_s=95)
+    ) as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def topology(tmp_path_factory, fake_llm) -> Iterator[Topology]:
+    base: Path = tmp_path_factory.mktemp("topology")
+    ports = [free_port(), free_port()]
+    nginx = Nginx(prefix=base / "nginx", upstreams=[f"127.0.0.1:{p}" for p in ports])
+    public = nginx.url
+    # The bundle's backend URL is the public one (Reflex keeps a non-localhost host as is).
+    build_s = build_frontend(public, base / "build.log")
+    flush_redis(REDIS_TEST_URL)
+    with fresh_pg_database() as db_url:
+        jwt = secrets.token_urlsafe(48)
+        origins = ",".join([public, *(f"http://127.0.0.1:{p}" for p in ports)])
+        instances = []
+        t0 = time.monotonic()
+        for name, port in zip(("a", "b"), ports, strict=True):
+            data = base / f"data-{name}"
+            data.mkdir()
+            env = app_env(
+                port,
+                data,
+                HOST="127.0.0.1",
+                DATABASE_URL=db_url,
+                REDIS_URL=REDIS_TEST_URL,
+                PUBLIC_URL=public,
+                CORS_ORIGINS=origins,
+                JWT_SECRET=jwt,
+                INSTANCE_NAME=name,
+                LOG_FORMAT="json",
+                WEB_CONCURRENCY="1",
+                OPENAI_API_KEY=API_KEY,
+                OPENAI_BASE_URL=fake_llm.base_url,
+                CHATAPP_MODELS="fake-gpt",
+            )
+            instances.append(Instance(name, port, env, base / f"app-{name}.log").start())
+        try:
+            for inst in instances:
+                inst.wait_ready()
+            start_s = time.monotonic() - t0
+            nginx.start()
+            yield Topology(instances, nginx, db_url, build_s, start_s)
+        finally:
+            nginx.stop()
+            for inst in instances:
+                inst.kill()
+            flush_redis(REDIS_TEST_URL)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def session_token(topology: Topology) -> str:
+    """One user, logged in through the real WeChat code flow (dev simulator) on one instance; the
+    JWT and its session row (PostgreSQL) are valid on every instance."""
+    return dev_login(topology.instances[0].url, openid="o_deploy_user")
