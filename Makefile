@@ -72,6 +72,7 @@ fmt: setup
 lint: setup
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/bandit -q -c pyproject.toml -r chatapp
 
 typecheck: setup
 	$(VENV)/bin/pyright

@@ -25,7 +25,7 @@ from chatapp.config import Settings
 from chatapp.db import session_scope
 from chatapp.errors import AuthError, InvalidInput
 from chatapp.models import LoginCode, LoginTicket, User, utcnow
-from chatapp.ratelimit import LoginGuard
+from chatapp.ratelimit import LoginGuard, LoginLocked
 from chatapp.wechat_api import WechatApi
 
 CODE_LENGTH = 8
@@ -343,10 +343,20 @@ async def submit_code(
         InvalidInput: malformed, expired or used code.
         AuthError: reason "bad_code" for an unknown code.
     """
-    await guard.check(attempt_id=attempt_id, ip=ip)
+    from chatapp.metrics import LOGIN_ATTEMPTS
+
+    try:
+        await guard.check(attempt_id=attempt_id, ip=ip)
+    except LoginLocked:
+        LOGIN_ATTEMPTS.labels(result="rate_limited").inc()
+        raise
     # A malformed code is a typo, not a guess at the code space: it counts only toward the
     # request rate (in `check`), not toward the lockout.
-    normalised = normalise_code(code)
+    try:
+        normalised = normalise_code(code)
+    except InvalidInput:
+        LOGIN_ATTEMPTS.labels(result="bad_code").inc()
+        raise
     try:
         with session_scope() as session:
             result = login_with_code(
@@ -357,12 +367,17 @@ async def submit_code(
                 ip=ip,
                 now=now,
             )
-    except (AuthError, InvalidInput):
+    except (AuthError, InvalidInput) as exc:
+        LOGIN_ATTEMPTS.labels(result="bad_code" if isinstance(exc, AuthError) else "expired").inc()
         lock = await guard.failed(attempt_id=attempt_id, ip=ip)
         if lock is not None:
             raise lock from None
         raise
+    except Exception:
+        LOGIN_ATTEMPTS.labels(result="error").inc()
+        raise
     await guard.succeeded(attempt_id=attempt_id)
+    LOGIN_ATTEMPTS.labels(result="ok").inc()
     return result
 
 

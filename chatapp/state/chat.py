@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import reflex as rx
 from sqlalchemy.exc import SQLAlchemyError
 
-from chatapp import conversations, settings_service, store
+from chatapp import conversations, logs, settings_service, store
 from chatapp.config import get_settings
 from chatapp.db import session_scope
 from chatapp.errors import InvalidInput, NotFound, user_message
@@ -392,6 +392,8 @@ class ChatState(rx.State):
         # model is called last: its first token then finds this handler done and the follower
         # starting, instead of waiting behind the reloads above (added first-token time).
         router = get_router()
+        # The answer task inherits this: its log lines carry the conversation id.
+        logs.conversation_id.set(turn.conversation_id)
         conversations.start_answer(
             user_id=user_id,
             message_id=turn.assistant_message_id,
