@@ -18,7 +18,8 @@ from chatapp.errors import ConfigError
 
 DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_WECHAT_API_BASE = "https://api.weixin.qq.com"
-DEV_WECHAT_TOKEN = "chatapp-dev-token"  # noqa: S105  # nosec B105 - dev-only, refused in prod
+# bandit B105: dev-only, refused in prod
+DEV_WECHAT_TOKEN = "chatapp-dev-token"  # noqa: S105  # nosec B105
 DEV_WECHAT_APPID = "wxdev0000000000000"
 MIN_SECRET_BYTES = 32
 _PLACEHOLDERS = {"", "change-me", "changeme", "secret", "your-secret", "jwt-secret", "xxx"}

@@ -55,7 +55,8 @@ class WechatApi:
         self.settings = settings
         self.client = client
         self.clock = clock
-        self._token = ""  # nosec B105 - empty until fetched
+        # bandit B105: empty until fetched
+        self._token = ""  # nosec B105
         self._expires_at = 0.0
         self._lock = asyncio.Lock()
         self.refreshes = 0

@@ -7,6 +7,7 @@ import reflex as rx
 
 from chatapp.components.layout import shell
 from chatapp.components.text import t
+from chatapp.state.auth import AuthState
 from chatapp.state.settings import Choice, SettingsState
 from chatapp.state.ui import UIState
 
@@ -190,6 +191,42 @@ def _api() -> rx.Component:
     )
 
 
+def _sessions() -> rx.Component:
+    """Log out of every browser and device (revokes all of the user's sessions)."""
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(
+            rx.button(
+                t("login.logout_everywhere"),
+                variant="soft",
+                color_scheme="red",
+                id="logout-everywhere",
+                margin_top="8px",
+            )
+        ),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title(t("login.logout_everywhere")),
+            rx.alert_dialog.description(t("login.logout_everywhere.confirm")),
+            rx.flex(
+                rx.alert_dialog.cancel(
+                    rx.button(t("common.cancel"), variant="soft", color_scheme="gray")
+                ),
+                rx.alert_dialog.action(
+                    rx.button(
+                        t("login.logout_everywhere"),
+                        color_scheme="red",
+                        on_click=AuthState.logout_everywhere,
+                        id="logout-everywhere-confirm",
+                    )
+                ),
+                gap="3",
+                justify="end",
+                margin_top="16px",
+            ),
+            max_width="380px",
+        ),
+    )
+
+
 def _main() -> rx.Component:
     return rx.box(
         rx.box(
@@ -212,6 +249,7 @@ def _main() -> rx.Component:
                 _appearance(),
                 _chat(),
                 _api(),
+                _sessions(),
                 class_name="settings-inner",
             ),
             class_name="page-pane",

@@ -107,7 +107,8 @@ class AuthState(rx.State):
             return None
 
     def _forget(self) -> None:
-        self.session_token = ""  # nosec B105 - clearing the cookie, not a password
+        # bandit B105: clearing the cookie, not a password
+        self.session_token = ""  # nosec B105
         self.nickname = ""
         self.avatar = ""
         self.is_admin = False
@@ -235,7 +236,8 @@ class LoginState(AuthState):
             try:
                 reply = await simulator.send_text(settings, base_url=base, openid=openid)
                 break
-            except Exception:  # noqa: S112  # nosec B112 - try the next address; failure shown below
+            # bandit B112: try the next address; failure shown below
+            except Exception:  # noqa: S112  # nosec B112
                 continue
         if not reply:
             self.sim_reply = await self._text("login.simulator.failed")
