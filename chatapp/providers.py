@@ -6,8 +6,12 @@ model is offered only when no provider is configured, so a real deployment never
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import os
+import re
+import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +23,12 @@ from chatapp.errors import ConfigError
 from chatapp.llm.types import StreamDone, TextDelta
 
 DEFAULT_REAL_MODELS = ("gpt-4o-mini",)
+# Discovered model lists are cached this long (providers add models rarely).
+MODEL_CACHE_S = 600.0
+MODEL_LIST_TIMEOUT_S = 5.0
+# What a provider lists besides chat models: embeddings, images, audio, moderation.
+_NOT_CHAT = re.compile(r"embed|whisper|tts|dall-e|image|moderation|audio|rerank", re.I)
+log = logging.getLogger(__name__)
 
 
 class ChatModel(Protocol):
@@ -37,6 +47,8 @@ class Provider:
     base_url: str
     api_key: str | None
     models: tuple[str, ...]
+    # Ask the provider (`GET /models`) which models it serves; `models` is the fallback.
+    discover: bool = False
 
 
 def load_providers(settings: Settings, environ: Mapping[str, str] | None = None) -> list[Provider]:
@@ -69,15 +81,18 @@ def load_providers(settings: Settings, environ: Mapping[str, str] | None = None)
             models = entry.get("models")
             if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
                 raise ConfigError(f"provider {name}: base_url must be an http(s) URL")
-            if (
-                not isinstance(models, list)
-                or not models
-                or not all(isinstance(m, str) and m for m in models)
-            ):
+            discover = models == "auto"
+            if discover:
+                models = list(entry.get("fallback_models") or [])
+            if not isinstance(models, list) or not all(isinstance(m, str) and m for m in models):
+                raise ConfigError(f'provider {name}: models must be a list of names or "auto"')
+            if not models and not discover:
                 raise ConfigError(f"provider {name}: models must be a non-empty list of names")
             key_env = entry.get("api_key_env")
             key = env.get(key_env) if isinstance(key_env, str) else entry.get("api_key")
-            providers.append(Provider(name, base_url.rstrip("/"), key or None, tuple(models)))
+            providers.append(
+                Provider(name, base_url.rstrip("/"), key or None, tuple(models), discover)
+            )
     if settings.openai_api_key:
         providers.append(
             Provider(
@@ -85,6 +100,8 @@ def load_providers(settings: Settings, environ: Mapping[str, str] | None = None)
                 settings.openai_base_url,
                 settings.openai_api_key,
                 tuple(settings.models or DEFAULT_REAL_MODELS),
+                # Without CHATAPP_MODELS, offer what the provider lists.
+                discover=not settings.models,
             )
         )
     return providers
@@ -99,9 +116,37 @@ class ModelRouter:
         self._demo = DemoModel()
         self._clients: dict[str, Any] = {}
         self._by_model: dict[str, Provider] = {}
+        self._discovered: dict[str, tuple[str, ...]] = {}
+        self._discovered_at = float("-inf")
+        self._index()
+
+    def _index(self) -> None:
+        by_model: dict[str, Provider] = {}
         for provider in self.providers:
-            for model in provider.models:
-                self._by_model.setdefault(model, provider)
+            for model in self._discovered.get(provider.name) or provider.models:
+                by_model.setdefault(model, provider)
+        self._by_model = by_model
+
+    async def refresh_models(self, *, now: float | None = None) -> None:
+        """Asks providers that allow it which models they serve (`GET /models`), at most every
+        MODEL_CACHE_S; a provider that fails or lists nothing keeps its configured models."""
+        now = time.monotonic() if now is None else now
+        if now - self._discovered_at < MODEL_CACHE_S:
+            return
+        self._discovered_at = now
+        for provider in self.providers:
+            if not provider.discover:
+                continue
+            client = self._provider_client(next(iter(provider.models), ""), provider)
+            try:
+                listed = await asyncio.wait_for(client.list_models(), MODEL_LIST_TIMEOUT_S)  # type: ignore[attr-defined]
+            except Exception as exc:  # the configured list is the fallback for any failure
+                log.warning("listing models of %s failed: %s", provider.name, type(exc).__name__)
+                continue
+            chat_models = tuple(m for m in listed if not _NOT_CHAT.search(m))
+            if chat_models:
+                self._discovered[provider.name] = chat_models
+        self._index()
 
     @property
     def demo(self) -> bool:
@@ -133,8 +178,8 @@ class ModelRouter:
             return UserKeyedModel(client, api_key=api_key, base_url=base_url)
         return client
 
-    def _provider_client(self, model: str) -> ChatModel:
-        provider = self._by_model.get(model)
+    def _provider_client(self, model: str, provider: Provider | None = None) -> ChatModel:
+        provider = provider or self._by_model.get(model)
         if self.demo or provider is None:
             return self._demo
         client = self._clients.get(provider.name)

@@ -90,3 +90,53 @@ def test_missing_providers_file_fails_clearly(tmp_path):
     )
     with pytest.raises(ConfigError, match="CHATAPP_PROVIDERS_FILE"):
         load_providers(s)
+
+
+async def test_models_are_discovered_live_cached_and_filtered(tmp_path):
+    from tests.fakes.openai_server import FakeOpenAI
+
+    with FakeOpenAI(
+        api_key="sk-live", models=["chat-a", "text-embedding-3-small", "chat-b"]
+    ) as fake:
+        s = load_settings(
+            {
+                "CHATAPP_DATA_DIR": str(tmp_path),
+                "OPENAI_API_KEY": "sk-live",
+                "OPENAI_BASE_URL": fake.base_url,
+            }
+        )
+        router = ModelRouter(s)
+        assert router.model_ids() == ["gpt-4o-mini"]  # the fallback until asked
+        await router.refresh_models(now=1000.0)
+        assert router.model_ids() == ["chat-a", "chat-b"]  # embeddings are not chat models
+        assert isinstance(router.client_for("chat-b"), ChatClient)
+        fake.models = ["chat-c"]
+        await router.refresh_models(now=1000.0 + 60)  # cached for 10 minutes
+        assert router.model_ids() == ["chat-a", "chat-b"]
+        await router.refresh_models(now=1000.0 + 601)
+        assert router.model_ids() == ["chat-c"]
+        assert sum(1 for r in fake.requests if r.path.endswith("/models")) == 2
+
+
+async def test_configured_models_are_not_replaced_and_failures_fall_back(tmp_path):
+    configured = load_settings(
+        {
+            "CHATAPP_DATA_DIR": str(tmp_path),
+            "OPENAI_API_KEY": "k",
+            "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+            "CHATAPP_MODELS": "mine",
+        }
+    )
+    router = ModelRouter(configured)
+    await router.refresh_models(now=0.0)
+    assert router.model_ids() == ["mine"]
+    unreachable = load_settings(
+        {
+            "CHATAPP_DATA_DIR": str(tmp_path),
+            "OPENAI_API_KEY": "k",
+            "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+        }
+    )
+    router = ModelRouter(unreachable)
+    await router.refresh_models(now=0.0)
+    assert router.model_ids() == ["gpt-4o-mini"]

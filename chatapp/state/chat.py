@@ -156,6 +156,7 @@ class ChatState(rx.State):
         if user_id is None:
             return rx.redirect("/login")
         router = get_router()
+        await router.refresh_models()  # cached; asks the provider at most every 10 minutes
         self._assign(
             models=router.model_ids(), demo=router.demo, notice="", editing_id=-1, renaming_id=""
         )
