@@ -201,6 +201,8 @@ def checkpoint_messages(session: Session, *, items: Sequence[tuple[int, int, str
     stmt = (
         table.update()
         .where(table.c.id == bindparam("b_id"), table.c.user_id == bindparam("b_user"))
+        # A checkpoint taken just before an answer ended must not overwrite its final save.
+        .where(table.c.status == "streaming")
         .values(content=bindparam("b_content"), updated_at=bindparam("b_at"))
     )
     now = utcnow()

@@ -152,3 +152,25 @@ def test_stale_streams_are_marked_interrupted(session):
     assert store.get_message(session, user_id=alice, message_id=old.id).status == "interrupted"
     assert store.get_message(session, user_id=alice, message_id=old.id).content == "part"
     assert store.get_message(session, user_id=alice, message_id=fresh.id).status == "streaming"
+
+
+def test_a_late_checkpoint_never_overwrites_a_finished_answer(session):
+    alice, _ = _users(session)
+    conv = store.create_conversation(session, user_id=alice)
+    msg = store.add_message(
+        session, user_id=alice, conversation_id=conv.id, kind="assistant", status="streaming"
+    )
+    session.commit()
+    store.checkpoint_messages(session, items=[(alice, msg.id, "partial")])
+    session.commit()
+    session.expire_all()
+    assert store.get_message(session, user_id=alice, message_id=msg.id).content == "partial"
+    store.update_message(
+        session, user_id=alice, message_id=msg.id, content="final answer", status="done"
+    )
+    session.commit()
+    # The checkpointer took its snapshot before the answer ended and writes after: a no-op.
+    store.checkpoint_messages(session, items=[(alice, msg.id, "")])
+    session.commit()
+    session.expire_all()
+    assert store.get_message(session, user_id=alice, message_id=msg.id).content == "final answer"

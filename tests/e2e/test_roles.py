@@ -45,9 +45,12 @@ def create_role(page: Page, app, name: str) -> None:
     page.locator("#role-form-name").fill(name)
     page.locator("#role-form-avatar").fill("🧪")
     page.locator("#role-form-system_prompt").fill(PROMPT)
-    for text in ("示例问题", "示例回答"):
+    rows = page.locator('[data-testid="opening-row"]')
+    for count, text in enumerate(("示例问题", "示例回答"), start=1):
         page.locator("#role-form-add-opening").click()
-        page.locator('[data-testid="opening-row"] textarea').last.fill(text)
+        # The row is added by the server: fill it only once it is there, not the previous one.
+        expect(rows).to_have_count(count)
+        rows.nth(count - 1).locator("textarea").fill(text)
     page.locator("#role-form-temperature").fill("9")
     page.locator("#role-form-save").click()
     expect(page.locator("#role-form-error")).to_contain_text("温度")
