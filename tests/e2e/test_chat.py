@@ -263,3 +263,17 @@ def test_socket_drop_mid_stream_resyncs_without_loss_or_duplication(page, app, f
     assert text.count("第30段：") == 1
     page.reload()
     assert last_answer(page).inner_text().count("第30段：") == 1
+
+
+def test_titles_and_list_previews_render_html_as_text(page, app, fake_llm):
+    hostile = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
+    fake_llm.queue(Reply(text="ok"))
+    open_home(page, app)
+    send(page, hostile)
+    wait_done(page)
+    expect(page.locator("#chat-title")).to_contain_text("<img")
+    assert page.locator(".sidebar img, .dialog-head img, .bubble.user img").count() == 0
+    assert page.evaluate("window.__xss") is None
+    page.reload()
+    expect(page.locator("#chat-title")).to_contain_text("<img")
+    assert page.evaluate("window.__xss") is None

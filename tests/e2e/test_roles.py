@@ -184,3 +184,17 @@ def test_roles_on_a_phone_show_one_pane_at_a_time(page, app):
     shot(page, "roles-phone-detail")
     page.locator(".dialog-head .mobile-back").click()
     expect(row).to_be_visible()
+
+
+def test_role_text_renders_as_text_not_html(page, app):
+    page.goto(app.url + "/roles")
+    page.locator("#role-new").click()
+    page.locator("#role-form-name").fill('<img src=x onerror="window.__xss=1">')
+    page.locator("#role-form-system_prompt").fill(
+        "<script>window.__xss=2</script> [x](javascript:window.__xss=3)"
+    )
+    page.locator("#role-form-save").click()
+    expect(page.locator("#role-name")).to_contain_text("<img")
+    expect(page.locator("#role-prompt")).to_contain_text("<script>")
+    assert page.locator("#role-prompt a[href^='javascript']").count() == 0
+    assert page.evaluate("window.__xss") is None
