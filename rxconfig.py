@@ -20,6 +20,8 @@ config = rx.Config(
     deploy_url=_public_url,
     cors_allowed_origins=_cors or (_public_url,),
     telemetry_enabled=False,
+    # Behind the shipped nginx: 1. X-Forwarded-For is trusted only from this many proxies.
+    trusted_proxy_hops=int(os.environ.get("TRUSTED_PROXY_HOPS") or 0),
     show_built_with_reflex=False,
     disable_plugins=[rx.plugins.sitemap.SitemapPlugin],
     plugins=[

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import time
 from collections.abc import Callable
 from urllib.parse import parse_qs
@@ -61,9 +62,31 @@ async def read_capped(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def client_ip(request: Request) -> str:
-    """The peer address. Behind a proxy, run the server with trusted forwarded headers."""
-    return request.client.host if request.client else "unknown"
+def client_ip(request: Request, trusted_proxy_hops: int | None = None) -> str:
+    """The client's address, for per-IP rate limits.
+
+    X-Forwarded-For is set by whoever sends the request, so it is read only behind a known number
+    of our own proxies (`TRUSTED_PROXY_HOPS`, 1 behind the shipped nginx; the same rule Reflex
+    applies to the websocket): the address the last trusted proxy saw.
+    """
+    hops = trusted_proxy_hops
+    if hops is None:
+        hops = _proxy_hops()
+    peer = request.client.host if request.client else "unknown"
+    if hops > 0:
+        forwarded = [
+            p.strip() for p in request.headers.get("x-forwarded-for", "").split(",") if p.strip()
+        ]
+        if len(forwarded) >= hops:
+            return forwarded[-hops]
+    return peer
+
+
+def _proxy_hops() -> int:
+    try:
+        return max(0, int(os.environ.get("TRUSTED_PROXY_HOPS") or 0))
+    except ValueError:
+        return 0
 
 
 def bearer_or_cookie(request: Request) -> str:
