@@ -18,6 +18,7 @@ from sqlmodel import Session, SQLModel, create_engine
 from chatapp import models  # noqa: F401  (registers the tables)
 
 _engine: Engine | None = None
+SQLITE_BUSY_S = 5.0
 
 
 def normalise_url(url: str) -> str:
@@ -39,7 +40,9 @@ def make_engine(url: str) -> Engine:
             # No pool_pre_ping: a file needs no liveness check, and the ping was ~5% of the CPU
             # of a process streaming 60 answers (a SELECT 1 per checkpoint).
             url,
-            connect_args={"check_same_thread": False, "timeout": 15},
+            # Writes take milliseconds: 5 s of waiting means something holds the file (a backup, a
+            # stuck process); failing then gives the user a clear message instead of a hang.
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_S},
         )
 
         @event.listens_for(engine, "connect")
@@ -48,7 +51,7 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=15000")
+            cur.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_S * 1000)}")
             cur.close()
 
         return engine
