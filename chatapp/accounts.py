@@ -343,6 +343,28 @@ async def submit_code(
         InvalidInput: malformed, expired or used code.
         AuthError: reason "bad_code" for an unknown code.
     """
+    async with guard.serial(ip):
+        return await _submit_code(
+            settings=settings,
+            guard=guard,
+            code=code,
+            attempt_id=attempt_id,
+            ip=ip,
+            user_agent=user_agent,
+            now=now,
+        )
+
+
+async def _submit_code(
+    *,
+    settings: Settings,
+    guard: LoginGuard,
+    code: str,
+    attempt_id: str,
+    ip: str,
+    user_agent: str,
+    now: datetime | None,
+) -> tuple[User, str]:
     from chatapp.metrics import LOGIN_ATTEMPTS
 
     try:

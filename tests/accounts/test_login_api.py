@@ -154,3 +154,25 @@ def test_routes_never_500_on_junk(start, path):
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
         assert response.status_code < 500
+
+
+def test_limits_hold_under_parallel_attempts(start):
+    """40 wrong codes at once from one IP, each from a different 'browser': the per-IP failure cap
+    (6 here) is not overrun by the race, and the right code is refused while locked."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    run = start(
+        limits=LoginLimits(per_ip_failures="6 per 15 minutes", per_ip_requests="1000 per minute")
+    )
+    code = get_code(run)
+    wrong = unknown_code(code)
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = list(
+            pool.map(
+                lambda i: login(run, wrong, headers={"User-Agent": f"p-{i}"}).status_code, range(40)
+            )
+        )
+    assert statuses.count(401) <= 6, statuses
+    assert statuses.count(429) >= 34, statuses
+    assert all(s in (401, 429) for s in statuses)
+    assert login(run, code, headers={"User-Agent": "fresh"}).status_code == 429
