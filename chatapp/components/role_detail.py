@@ -9,6 +9,7 @@ from typing import Any
 
 import reflex as rx
 
+from chatapp.components.confirm_dialog import confirm_dialog
 from chatapp.components.role_avatar import role_avatar
 from chatapp.components.text import t
 from chatapp.state.roles import RolesState
@@ -37,26 +38,12 @@ def _default(label_key: str, value: Any) -> rx.Component:
 
 
 def _delete_dialog() -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(t("roles.delete")),
-            rx.alert_dialog.description(t("roles.delete.confirm")),
-            rx.flex(
-                rx.alert_dialog.cancel(
-                    rx.button(t("common.cancel"), variant="soft", color_scheme="gray")
-                ),
-                rx.alert_dialog.action(
-                    rx.button(
-                        t("common.delete"),
-                        color_scheme="red",
-                        on_click=RolesState.confirm_delete,
-                        id="role-delete-confirm",
-                    )
-                ),
-                class_name="btn-row end",
-            ),
-            max_width="400px",
-        ),
+    return confirm_dialog(
+        title_key="roles.delete",
+        description_key="roles.delete.confirm",
+        confirm_key="common.delete",
+        on_confirm=RolesState.confirm_delete,
+        confirm_id="role-delete-confirm",
         open=RolesState.delete_open,
         on_open_change=RolesState.set_delete_open,
     )

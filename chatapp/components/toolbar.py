@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from chatapp.components.confirm_dialog import confirm_dialog
 from chatapp.components.text import t
 from chatapp.state.auth import AuthState
 
@@ -33,36 +34,18 @@ def toolbar(active: str) -> rx.Component:
         _nav("drama", "/roles", "nav.roles", active == "roles"),
         _nav("settings", "/settings", "nav.settings", active == "settings"),
         rx.box(class_name="spacer"),
-        rx.alert_dialog.root(
-            rx.alert_dialog.trigger(
-                rx.el.button(
-                    rx.icon("log-out", size=20),
-                    class_name="tool",
-                    aria_label=t("nav.logout"),
-                    id="logout-button",
-                ),
+        confirm_dialog(
+            trigger=rx.el.button(
+                rx.icon("log-out", size=20),
+                class_name="tool",
+                aria_label=t("nav.logout"),
+                id="logout-button",
             ),
-            rx.alert_dialog.content(
-                rx.alert_dialog.title(t("nav.logout")),
-                rx.alert_dialog.description(t("nav.logout.confirm")),
-                rx.flex(
-                    rx.alert_dialog.cancel(
-                        rx.button(t("common.cancel"), variant="soft", color_scheme="gray")
-                    ),
-                    rx.alert_dialog.action(
-                        rx.button(
-                            t("nav.logout"),
-                            color_scheme="red",
-                            on_click=AuthState.logout,
-                            id="logout-confirm",
-                        )
-                    ),
-                    gap="3",
-                    justify="end",
-                    margin_top="16px",
-                ),
-                max_width="360px",
-            ),
+            title_key="nav.logout",
+            description_key="nav.logout.confirm",
+            confirm_key="nav.logout",
+            on_confirm=AuthState.logout,
+            confirm_id="logout-confirm",
         ),
         class_name="toolbar",
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from chatapp.components.confirm_dialog import confirm_dialog
 from chatapp.components.layout import shell
 from chatapp.components.text import t
 from chatapp.state.auth import AuthState
@@ -193,37 +194,19 @@ def _api() -> rx.Component:
 
 def _sessions() -> rx.Component:
     """Log out of every browser and device (revokes all of the user's sessions)."""
-    return rx.alert_dialog.root(
-        rx.alert_dialog.trigger(
-            rx.button(
-                t("login.logout_everywhere"),
-                variant="soft",
-                color_scheme="red",
-                id="logout-everywhere",
-                margin_top="8px",
-            )
+    return confirm_dialog(
+        trigger=rx.button(
+            t("login.logout_everywhere"),
+            variant="soft",
+            color_scheme="red",
+            id="logout-everywhere",
+            margin_top="8px",
         ),
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(t("login.logout_everywhere")),
-            rx.alert_dialog.description(t("login.logout_everywhere.confirm")),
-            rx.flex(
-                rx.alert_dialog.cancel(
-                    rx.button(t("common.cancel"), variant="soft", color_scheme="gray")
-                ),
-                rx.alert_dialog.action(
-                    rx.button(
-                        t("login.logout_everywhere"),
-                        color_scheme="red",
-                        on_click=AuthState.logout_everywhere,
-                        id="logout-everywhere-confirm",
-                    )
-                ),
-                gap="3",
-                justify="end",
-                margin_top="16px",
-            ),
-            max_width="380px",
-        ),
+        title_key="login.logout_everywhere",
+        description_key="login.logout_everywhere.confirm",
+        confirm_key="login.logout_everywhere",
+        on_confirm=AuthState.logout_everywhere,
+        confirm_id="logout-everywhere-confirm",
     )
 
 
