@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from chatapp import url_guard
 from chatapp.errors import ConfigError
 
 DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
@@ -42,6 +43,9 @@ class Settings:
     models: tuple[str, ...] = ()
     providers_file: Path | None = None
     llm_timeout_s: float = 60.0
+    # Hosts, IP addresses or CIDR ranges a user's own base URL may point at even though they are
+    # internal (USER_BASE_URL_ALLOW); everything else internal is refused (`chatapp.url_guard`).
+    user_base_url_allow: tuple[str, ...] = ()
     # Sessions.
     jwt_secret: str = ""
     jwt_ttl_days: int = 7
@@ -179,6 +183,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         wechat_token = wechat_token or DEV_WECHAT_TOKEN
         wechat_appid = wechat_appid or DEV_WECHAT_APPID
 
+    user_base_url_allow = _split(env.get("USER_BASE_URL_ALLOW"))
+    try:
+        url_guard.parse_allow(user_base_url_allow)
+    except ValueError as exc:
+        raise ConfigError(f"USER_BASE_URL_ALLOW: {exc}") from exc
+
     providers_file = env.get("CHATAPP_PROVIDERS_FILE")
     return Settings(
         env=mode,
@@ -193,6 +203,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         models=_split(env.get("CHATAPP_MODELS")),
         providers_file=Path(providers_file) if providers_file else None,
         llm_timeout_s=_float(env, "LLM_TIMEOUT", 60.0),
+        user_base_url_allow=user_base_url_allow,
         jwt_secret=jwt_secret,
         jwt_ttl_days=_int(env, "JWT_TTL_DAYS", 7),
         jwt_issuer=env.get("JWT_ISSUER") or "chatapp",

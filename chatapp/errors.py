@@ -4,6 +4,7 @@
     ├── ConfigError          a setting is missing or malformed (start-up only)
     ├── NotFound             the thing does not exist or is not the caller's
     ├── InvalidInput         the user sent something we refuse (empty, too long, bad file)
+    │   └── BlockedURL       a user's base URL points at an internal address (`url_guard`)
     └── AuthError            not logged in, bad or revoked session, locked out
 
 LLM errors live in `chatapp.llm.errors`; `user_message()` maps both trees to short Chinese/English
@@ -40,6 +41,18 @@ class InvalidInput(ChatappError):
         super().__init__(reason)
         self.reason = reason
         self.detail = detail
+
+
+class BlockedURL(InvalidInput):
+    """A user's base URL the server must not call (internal address, userinfo, not http(s)).
+
+    `detail` says why, for logs only. `kind` lets an answer that fails on it record the code.
+    """
+
+    kind = "blocked_base_url"
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__(self.kind, detail)
 
 
 class AuthError(ChatappError):
@@ -85,6 +98,11 @@ _USER_TEXT: dict[str, tuple[str, str]] = {
     "stalled": (
         "模型长时间没有继续输出，已保留收到的部分。",
         "The model stopped sending for too long; what arrived is kept.",
+    ),
+    "blocked_base_url": (
+        "你设置的 API 地址指向内网或本机地址（或无法解析），服务器不会访问它。请在设置页更换。",
+        "Your API base URL points at an internal address (or does not resolve), so the server "
+        "will not call it. Change it in Settings.",
     ),
     "stopped": ("已停止生成。", "Stopped."),
     "interrupted": (

@@ -12,14 +12,15 @@ import logging
 import os
 import re
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, cast
 
+from chatapp import url_guard
 from chatapp.config import Settings, get_settings
 from chatapp.demo_model import DEMO_MODEL_ID, DemoModel
-from chatapp.errors import ConfigError
+from chatapp.errors import BlockedURL, ConfigError
 from chatapp.llm.types import StreamDone, TextDelta
 
 DEFAULT_REAL_MODELS = ("gpt-4o-mini",)
@@ -172,10 +173,16 @@ class ModelRouter:
     ) -> ChatModel:
         """The client that serves `model`. With a user's own `api_key` (settings page,
         `settings_service.user_credentials`), a wrapper that sends each request with that key, to
-        the user's `base_url` if they gave one, else to the provider that serves `model`."""
+        the user's `base_url` if they gave one (checked by `url_guard` before each request), else
+        to the provider that serves `model`."""
         client = self._provider_client(model)
         if api_key and client is not self._demo:
-            return UserKeyedModel(client, api_key=api_key, base_url=base_url)
+            return UserKeyedModel(
+                client,
+                api_key=api_key,
+                base_url=base_url,
+                allow=self.settings.user_base_url_allow,
+            )
         return client
 
     def _provider_client(self, model: str, provider: Provider | None = None) -> ChatModel:
@@ -202,13 +209,26 @@ class ModelRouter:
 class UserKeyedModel:
     """The shared client, but every request carries one user's own API key and base URL.
 
-    The pool stays shared; the LLM client takes `api_key=` / `base_url=` per request.
+    The pool stays shared; the LLM client takes `api_key=` / `base_url=` per request. The user's
+    base URL is checked again before each request (`url_guard`: what its host resolves to may
+    have changed since it was saved); a blocked one fails the answer with `BlockedURL`
+    (kind "blocked_base_url") and nothing is sent.
     """
 
-    def __init__(self, inner: ChatModel, *, api_key: str, base_url: str | None) -> None:
+    def __init__(
+        self,
+        inner: ChatModel,
+        *,
+        api_key: str,
+        base_url: str | None,
+        allow: Sequence[str] = (),
+        resolver: url_guard.Resolver = url_guard.resolve,
+    ) -> None:
         self._inner = inner
         self._api_key = api_key
         self._base_url = base_url
+        self._allow = tuple(allow)
+        self._resolver = resolver
 
     def __repr__(self) -> str:  # never show the key in logs or tracebacks
         return f"UserKeyedModel(base_url={self._base_url!r})"
@@ -218,9 +238,30 @@ class UserKeyedModel:
     ) -> AsyncIterator[TextDelta | StreamDone]:
         """Streams through the shared client with the user's credentials."""
         extra: dict[str, Any] = {"api_key": self._api_key}
-        if self._base_url:
-            extra["base_url"] = self._base_url
-        return self._inner.stream_chat(messages, model, **params, **extra)
+        if not self._base_url:
+            return self._inner.stream_chat(messages, model, **params, **extra)
+        extra["base_url"] = self._base_url
+        return self._checked_stream(self._base_url, messages, model, {**params, **extra})
+
+    async def _checked_stream(
+        self, base_url: str, messages: list[dict[str, str]], model: str, params: dict[str, Any]
+    ) -> AsyncIterator[TextDelta | StreamDone]:
+        # In a thread: resolving the host may wait on DNS, and this runs on the event loop.
+        try:
+            await asyncio.to_thread(
+                url_guard.check_base_url, base_url, allow=self._allow, resolver=self._resolver
+            )
+        except BlockedURL as exc:
+            log.warning("refused a user's base URL %r: %s", base_url, exc.detail)
+            raise
+        stream = self._inner.stream_chat(messages, model, **params)
+        try:
+            async for event in stream:
+                yield event
+        finally:
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:  # stop the upstream request now, not when collected
+                await aclose()
 
 
 _router: ModelRouter | None = None

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from sqlmodel import Session
 
-from chatapp import roles
+from chatapp import roles, url_guard
 from chatapp.errors import InvalidInput
 from chatapp.i18n import LANGUAGES
 from chatapp.models import UserSettings
@@ -132,20 +132,35 @@ def _clean_base_url(value: str) -> str | None:
 
 
 def set_api_credentials(
-    session: Session, *, user_id: int, box: SecretBox, api_key: str, base_url: str
+    session: Session,
+    *,
+    user_id: int,
+    box: SecretBox,
+    api_key: str,
+    base_url: str,
+    allow: Sequence[str] = (),
+    resolver: url_guard.Resolver = url_guard.resolve,
 ) -> Preferences:
     """Saves the user's own API key (encrypted) and base URL.
 
     An empty `api_key` keeps the stored key (the form never shows it back); an empty `base_url`
-    means the deployment's provider URL.
+    means the deployment's provider URL. A base URL the server must not call (an internal
+    address, see `url_guard`) is refused; blocking, since its host may be resolved.
+
+    Args:
+        allow: the operator's allow-list of internal hosts (`Settings.user_base_url_allow`).
+        resolver: resolves the URL's host (tests pass a fake).
 
     Raises:
-        InvalidInput: bad_api_key (whitespace inside, too short or long), bad_base_url.
+        InvalidInput: bad_api_key (whitespace inside, too short or long), bad_base_url,
+            blocked_base_url (`BlockedURL`).
     """
     key = api_key.strip()
     if key and (len(key) < API_KEY_MIN or len(key) > API_KEY_MAX or any(c.isspace() for c in key)):
         raise InvalidInput("bad_api_key", "api_key")
     url = _clean_base_url(base_url)
+    if url is not None:
+        url_guard.check_base_url(url, allow=allow, resolver=resolver)
     row = _row(session, user_id)
     if key:
         row.api_key_enc = box.encrypt(key)
@@ -172,7 +187,8 @@ def user_credentials(
 ) -> tuple[str | None, str | None]:
     """(api_key, base_url) to use for this user's requests; (None, None) means the deployment's.
 
-    A key that no longer decrypts (the server key changed) counts as absent.
+    A key that no longer decrypts (the server key changed) counts as absent. The base URL is as
+    saved: `providers.UserKeyedModel` checks it again before each request (DNS may have changed).
     """
     row = session.get(UserSettings, user_id)
     if row is None:

@@ -7,6 +7,7 @@ is write-only and only the `…last4` hint comes back.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -40,6 +41,19 @@ def theme_script(theme: str) -> rx.event.EventSpec:
     if theme not in settings_service.THEMES:
         theme = "system"
     return rx.call_script(f"document.getElementById('theme-set-{theme}')?.click()")
+
+
+def _save_api_credentials(user_id: int, api_key: str, base_url: str) -> Preferences:
+    settings = get_settings()
+    with session_scope() as session:
+        return settings_service.set_api_credentials(
+            session,
+            user_id=user_id,
+            box=box_for(settings),
+            api_key=api_key,
+            base_url=base_url,
+            allow=settings.user_base_url_allow,
+        )
 
 
 class SettingsState(rx.State):
@@ -182,14 +196,13 @@ class SettingsState(rx.State):
             return
         lang = (await self.get_state(UIState)).lang
         try:
-            with session_scope() as session:
-                prefs = settings_service.set_api_credentials(
-                    session,
-                    user_id=user_id,
-                    box=box_for(get_settings()),
-                    api_key=str(form.get("api_key", "")),
-                    base_url=str(form.get("api_base_url", "")),
-                )
+            # In a thread: the base URL's host is resolved (url_guard), which may wait on DNS.
+            prefs = await asyncio.to_thread(
+                _save_api_credentials,
+                user_id,
+                str(form.get("api_key", "")),
+                str(form.get("api_base_url", "")),
+            )
         except InvalidInput as exc:
             self.api_error = translate(f"settings.error.{exc.reason}", lang)
             return

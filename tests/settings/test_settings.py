@@ -62,7 +62,7 @@ def test_box_from_settings_prefers_the_secret_key():
 def test_api_key_is_encrypted_at_rest_and_only_a_hint_is_shown(session, users):
     alice, bob = users
     prefs = settings_service.set_api_credentials(
-        session, user_id=alice, box=BOX, api_key=f"  {KEY} ", base_url="https://api.example.com/v1/"
+        session, user_id=alice, box=BOX, api_key=f"  {KEY} ", base_url="https://8.8.8.8/v1/"
     )
     session.commit()
     assert prefs.api_key_hint == "…9f3a"
@@ -71,7 +71,7 @@ def test_api_key_is_encrypted_at_rest_and_only_a_hint_is_shown(session, users):
     assert raw and all(KEY not in str(tuple(r)) for r in raw)
     assert settings_service.user_credentials(session, user_id=alice, box=BOX) == (
         KEY,
-        "https://api.example.com/v1",
+        "https://8.8.8.8/v1",
     )
     assert settings_service.user_credentials(session, user_id=bob, box=BOX) == (None, None)
     # An empty key field keeps the stored key; clearing forgets both.

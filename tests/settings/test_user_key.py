@@ -27,7 +27,12 @@ async def _drain(client, **params) -> None:
 
 async def test_user_key_and_base_url_are_sent_per_request():
     inner = RecordingModel()
-    keyed = UserKeyedModel(inner, api_key="sk-user-1234", base_url="https://u.example/v1")
+    keyed = UserKeyedModel(
+        inner,
+        api_key="sk-user-1234",
+        base_url="https://u.example/v1",
+        resolver=lambda host, port: ["93.184.215.14"],  # no DNS in tests
+    )
     await _drain(keyed, temperature=0.5)
     await _drain(inner)
     assert inner.calls[0] == {
