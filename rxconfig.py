@@ -13,6 +13,16 @@ config = rx.Config(
     # The app owns its engine (chatapp.db); Reflex's own db_url is kept in step for `reflex db`.
     db_url=os.environ.get("DATABASE_URL") or "sqlite:///data/chatapp.db",
     redis_url=os.environ.get("REDIS_URL") or None,
+    # One process without Redis keeps states in memory. Reflex's default ("disk") pickles every
+    # changed state to a file and scans the folder for expired ones: ~10 % of the CPU with 100
+    # streams (bench/README.md). Nothing durable lives in a state: a tab that reconnects (also
+    # after a restart) rehydrates, and its page reloads from the database and the session cookie.
+    # With REDIS_URL, Reflex uses the Redis state manager (several workers or instances).
+    state_manager_mode=(
+        rx.constants.StateManagerMode.REDIS
+        if os.environ.get("REDIS_URL")
+        else rx.constants.StateManagerMode.MEMORY
+    ),
     frontend_port=_port,
     backend_port=_port,
     # The browser talks to the origin it was served from (one port: UI, websocket and API).

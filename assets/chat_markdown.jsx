@@ -85,11 +85,11 @@ const store = {
     streams.set(id, s);
     emit();
   },
+  // The text of a finished answer stays: the server does not send it again (the bubble's
+  // `streamed` prop says so). A page load starts with an empty store and full contents.
   done(id) {
-    setTimeout(() => {
-      streams.delete(id);
-      emit();
-    }, 0);
+    lastHeard.delete(id);
+    emit();
   },
   text(id) {
     const s = streams.get(id);
@@ -98,6 +98,10 @@ const store = {
   length(id) {
     const s = streams.get(id);
     return s ? s.text.length : 0;
+  },
+  copy(id) {
+    const s = streams.get(id);
+    return copyText(s ? s.text : "");
   },
 };
 
@@ -239,13 +243,14 @@ const Block = memo(function Block({ md }) {
   );
 });
 
-export function ChatMarkdown({ content, streamId, live }) {
+export function ChatMarkdown({ content, streamId, live, streamed: kept }) {
+  const fromStore = live || kept;
   const streamed = useSyncExternalStore(
     subscribe,
-    () => (live ? store.text(streamId) : null),
+    () => (fromStore ? store.text(streamId) : null),
     () => null,
   );
-  const text = live && streamed !== null ? streamed : content || "";
+  const text = fromStore && streamed !== null ? streamed : content || "";
   const blocks = useMemo(() => splitBlocks(normalizeMath(text)), [text]);
   if (live && !text) {
     return (

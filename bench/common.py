@@ -140,6 +140,25 @@ def open_chat(page: Page, base_url: str, path: str = "/") -> None:
     page.locator("#composer-input").wait_for(state="visible", timeout=60_000)
 
 
+def session_tokens(app: AppServer, n: int, prefix: str = "o_load_") -> list[str]:
+    """Session tokens of `n` distinct users, minted the way a WeChat login does (a user row and an
+    `AuthSession` row in the app's database, signed with the app's secret). The load test needs
+    hundreds of users: logging each in through the simulator would trip the login rate limits."""
+    from chatapp import accounts, tokens
+    from chatapp.config import load_settings
+    from chatapp.db import init_db, session_scope
+
+    settings = load_settings(app.env)
+    init_db(app.env["DATABASE_URL"])
+    out = []
+    with session_scope() as session:
+        for i in range(n):
+            user = accounts.upsert_user(session, settings=settings, openid=f"{prefix}{i}")
+            assert user.id is not None
+            out.append(tokens.issue_session(session, settings=settings, user_id=user.id))
+    return out
+
+
 def send(page: Page, text: str) -> None:
     """Types a message and presses Enter, as a user would."""
     box = page.locator("#composer-input")

@@ -30,6 +30,7 @@ from bench.common import (
     open_chat,
     percentile,
     send,
+    session_tokens,
     tree_cpu_seconds,
     tree_rss,
     wait_answer_done,
@@ -44,6 +45,16 @@ class Protocol:
 
     connect_auth: dict[str, Any]
     send_event: dict[str, Any]
+
+    def connect_as(self, session_token: str) -> dict[str, Any]:
+        """The CONNECT payload with another user's session cookie (the hydrate event carries the
+        cookie-backed vars)."""
+        auth = json.loads(json.dumps(self.connect_auth))
+        values = auth["event"]["payload"]["vars"]
+        for name in values:
+            if name.endswith("session_token_rx_state_"):
+                values[name] = session_token
+        return auth
 
     def send_with(self, text: str) -> dict[str, Any]:
         """The send event with another message text, on the home page (a new conversation)."""
@@ -87,6 +98,7 @@ class User:
 
     base_url: str
     proto: Protocol
+    session_token: str  # who is logged in: each simulated user is a user of their own
     token: str = field(default_factory=lambda: str(uuid.uuid4()))
     sio: socketio.AsyncClient = field(
         default_factory=lambda: socketio.AsyncClient(reconnection=False)
@@ -119,7 +131,7 @@ class User:
             transports=["websocket"],
             namespaces=[NS],
             headers={"Origin": self.base_url},
-            auth=self.proto.connect_auth,
+            auth=self.proto.connect_as(self.session_token),
             wait_timeout=30,
         )
         await asyncio.wait_for(self.hydrated.wait(), 60)
@@ -155,7 +167,7 @@ async def _concurrency_step(
     chunks_per_s: float,
     max_gap_s: float = 0.25,
 ) -> dict[str, object]:
-    users = [User(st.app.url, proto) for _ in range(n)]
+    users = [User(st.app.url, proto, t) for t in session_tokens(st.app, n)]
     assert st.app.proc is not None
     pid = st.app.proc.pid
     try:
@@ -256,11 +268,11 @@ def concurrency(
 async def _idle(st: LoadStack, proto: Protocol, n: int) -> dict[str, object]:
     assert st.app.proc is not None
     pid = st.app.proc.pid
-    warm = [User(st.app.url, proto) for _ in range(20)]
+    warm = [User(st.app.url, proto, t) for t in session_tokens(st.app, 20, "o_warm_")]
     await _connect_all(warm)  # imports, caches and pools warmed before the baseline
     await asyncio.sleep(2)
     base = sum(psutil.Process(p).memory_info().rss for p in backend_pids(pid))
-    users = [User(st.app.url, proto) for _ in range(n)]
+    users = [User(st.app.url, proto, t) for t in session_tokens(st.app, n, "o_idle_")]
     t0 = time.monotonic()
     errors = await _connect_all(users)
     connect_s = time.monotonic() - t0

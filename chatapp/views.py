@@ -33,6 +33,9 @@ class MessageItem:
     error_text: str = ""
     time: str = ""
     model: str = ""
+    # The text is not in `content`: the tab already holds it from the stream (chat_markdown.jsx
+    # keeps a finished stream's text), so the finished answer is not sent twice.
+    streamed: bool = False
 
 
 def conversation_item(

@@ -65,6 +65,8 @@ def _menu(conv: rx.Var[ConversationItem]) -> rx.Component:
 
 def _row(conv: rx.Var[ConversationItem]) -> rx.Component:
     active = conv.id == ChatState.current_id
+    # A finished answer patches its row's preview and time (the list itself is not re-sent).
+    patched = ChatState.row_patch.contains(conv.id)
     # The menu sits beside the link, not inside it: clicks in the (portalled) menu would otherwise
     # bubble through React to the link and navigate.
     return rx.cond(
@@ -75,10 +77,16 @@ def _row(conv: rx.Var[ConversationItem]) -> rx.Component:
                 rx.box(
                     rx.cond(conv.pinned, rx.icon("pin", size=12, color="var(--muted)")),
                     rx.text(conv.title, class_name="title"),
-                    rx.text(conv.time, class_name="time"),
+                    rx.text(
+                        rx.cond(patched, ChatState.row_patch[conv.id][1], conv.time),
+                        class_name="time",
+                    ),
                     class_name="row1",
                 ),
-                rx.text(conv.preview, class_name="preview"),
+                rx.text(
+                    rx.cond(patched, ChatState.row_patch[conv.id][0], conv.preview),
+                    class_name="preview",
+                ),
                 href="/chat/" + conv.id,
                 class_name="conv-link",
                 underline="none",

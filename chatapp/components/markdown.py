@@ -27,8 +27,11 @@ class ChatMarkdown(rx.Component):
     content: rx.Var[str]
     stream_id: rx.Var[int]
     live: rx.Var[bool]
+    # Finished, with its text kept in the tab's stream store instead of `content`.
+    streamed: rx.Var[bool]
 
 
-def chat_markdown(content, stream_id=-1, live=False) -> rx.Component:
-    """Renders `content` as markdown; while `live`, shows the streamed text for `stream_id`."""
-    return ChatMarkdown.create(content=content, stream_id=stream_id, live=live)
+def chat_markdown(content, stream_id=-1, live=False, streamed=False) -> rx.Component:
+    """Renders `content` as markdown; while `live` (or once `streamed`), shows the streamed text
+    for `stream_id`."""
+    return ChatMarkdown.create(content=content, stream_id=stream_id, live=live, streamed=streamed)

@@ -140,10 +140,10 @@ def _assistant(msg: rx.Var[MessageItem]) -> rx.Component:
         rx.box(
             rx.box(rx.text(msg.time), rx.text(msg.model), class_name="msg-meta"),
             rx.box(
-                chat_markdown(msg.content, msg.id, live),
+                chat_markdown(msg.content, msg.id, live, msg.streamed),
                 class_name=rx.cond(
                     # A failed answer with no text shows only its error line, not an empty bubble.
-                    (msg.content == "") & ~live,
+                    (msg.content == "") & ~live & ~msg.streamed,
                     "bubble assistant empty",
                     rx.cond(msg.status == "error", "bubble assistant error", "bubble assistant"),
                 ),
@@ -155,7 +155,17 @@ def _assistant(msg: rx.Var[MessageItem]) -> rx.Component:
                 live,
                 rx.fragment(),
                 rx.box(
-                    _action("copy", "common.copy", rx.set_clipboard(msg.content), "copy"),
+                    rx.cond(
+                        # A streamed answer's text is in the tab's stream store, not `content`.
+                        msg.streamed,
+                        _action(
+                            "copy",
+                            "common.copy",
+                            rx.call_script("window.chatStream.copy(" + msg.id.to_string() + ")"),
+                            "copy",
+                        ),
+                        _action("copy", "common.copy", rx.set_clipboard(msg.content), "copy"),
+                    ),
                     rx.cond(
                         ChatState.is_streaming,
                         rx.fragment(),

@@ -52,6 +52,10 @@ from .types import ChatResult, StreamDone, StreamEvent, TextDelta, Usage
 log = logging.getLogger(__name__)
 
 USER_AGENT = "chatapp-llm/0.1"
+# A read that took longer than this waited for the network (see `read_pace`).
+_WAITED_S = 0.002
+# Simultaneous requests to one provider (answers streaming at once, per process).
+MAX_CONNECTIONS = 2000
 
 # Phrases providers use for an over-long prompt when they send no `context_length_exceeded` code
 # (vLLM, llama.cpp, Ollama, Azure...).
@@ -97,6 +101,7 @@ class ChatClient:
         first_byte_timeout: float | None = 60.0,
         idle_timeout: float | None = 60.0,
         connect_timeout: float | None = None,
+        read_pace: float = 0.0,
         backoff_base: float = 0.5,
         backoff_max: float = 8.0,
         max_retry_wait: float = 20.0,
@@ -115,6 +120,10 @@ class ChatClient:
             first_byte_timeout: Seconds from sending a streamed request to its first body byte.
             idle_timeout: Seconds allowed between two chunks of a stream.
             connect_timeout: Seconds to connect; defaults to the httpx timeout's connect value.
+            read_pace: Once text flows, wait this long after handing out what one network read
+                brought before reading again: what arrived meanwhile comes in one read. A reader
+                that shows text in batches anyway loses nothing and spends far less CPU per
+                stream than one socket read per tiny chunk (0 reads as soon as bytes arrive).
             backoff_base: First backoff ceiling in seconds; doubles with each retry.
             backoff_max: Largest backoff ceiling in seconds.
             max_retry_wait: Cap on a provider's Retry-After.
@@ -140,10 +149,21 @@ class ChatClient:
             connect=connect, read=None, write=self._timeout.write, pool=self._timeout.pool
         )
         self._owns_http = http is None
-        self._http = http if http is not None else httpx.AsyncClient(timeout=self._timeout)
+        # Each streaming answer holds a connection for its whole length: httpx's default pool of
+        # 100 made the 101st simultaneous answer wait for one to finish (bench/README.md,
+        # "concurrency"). Keep-alive stays bounded.
+        self._http = (
+            http
+            if http is not None
+            else httpx.AsyncClient(
+                timeout=self._timeout,
+                limits=httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=100),
+            )
+        )
         self.max_retries = max_retries
         self.first_byte_timeout = first_byte_timeout
         self.idle_timeout = idle_timeout
+        self.read_pace = read_pace
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         self.max_retry_wait = max_retry_wait
@@ -467,6 +487,7 @@ class ChatClient:
                     budget = None
                 else:
                     budget = max(0.0, self.first_byte_timeout - (loop.time() - started))
+                asked = loop.time()
                 try:
                     async with asyncio.timeout(budget):
                         chunk = await anext(chunks, None)
@@ -487,6 +508,7 @@ class ChatClient:
                 if not got_bytes:
                     got_bytes = True
                     log.debug("first byte after %.3fs", self._clock() - state.created)
+                texts = 0
                 for sse in decoder.feed(chunk):
                     if sse.data == "[DONE]":
                         done = True
@@ -494,7 +516,12 @@ class ChatClient:
                     text = _apply_chunk(sse, state, request_id, response.headers, call.secrets)
                     if text:
                         state.text += text
+                        texts += 1
                         yield TextDelta(text)
+                if texts and self.read_pace and not done and loop.time() - asked > _WAITED_S:
+                    # This read waited for the network: we are level with the model. Let the
+                    # next chunks gather (chunks already received are handed out at once).
+                    await asyncio.sleep(self.read_pace)
             if not done and state.finish_reason is None:
                 what = (
                     "the event stream was empty" if not state.chunks else "the stream ended early"

@@ -31,6 +31,7 @@ def _messages() -> rx.Component:
                 ),
             ),
             rx.foreach(ChatState.messages, message_bubble),
+            rx.foreach(ChatState.recent, message_bubble),
             class_name="message-inner",
         ),
         id="message-scroll",
@@ -55,7 +56,7 @@ def _dialog() -> rx.Component:
             rx.fragment(
                 rx.cond(ChatState.current_id != "", chat_header()),
                 rx.cond(
-                    ChatState.messages.length() > 0,
+                    (ChatState.messages.length() + ChatState.recent.length()) > 0,
                     _messages(),
                     _welcome(),
                 ),

@@ -2,7 +2,7 @@
 
 Handlers validate, call a use case, assign vars. Every handler that touches a conversation re-checks
 the logged-in user. Answers stream in a background task that sends only the *new* text to the
-browser, batched (see `STREAM_BATCH_S`), via `window.chatStream` in assets/chat.js; the finished
+browser, batched (see `STREAM_BATCH_S`), via `window.chatStream` in assets/chat_markdown.jsx; the finished
 answer is moved into `messages` once. This keeps websocket traffic O(answer), not O(answer²).
 """
 
@@ -25,23 +25,15 @@ from chatapp.db import session_scope
 from chatapp.errors import InvalidInput, NotFound, user_message
 from chatapp.i18n import translate
 from chatapp.models import utcnow
-from chatapp.providers import get_router
+from chatapp.providers import STREAM_BATCH_S, get_router
 from chatapp.secretbox import box_for
+from chatapp.state import stream_push
 from chatapp.state.auth import AuthState
 from chatapp.state.ui import UIState
 from chatapp.views import ConversationItem, MessageItem, conversation_item, message_item
 
 log = logging.getLogger(__name__)
 
-# Why 100 ms (bench/README.md, "stream cost"): each batch is one websocket frame with ~140 bytes
-# of Reflex framing around the new text. At ~95 chunks/s x 4 chars a batch carries ~38 chars at
-# 100 ms (~3.7 B/char of framing) vs ~30 at 80 ms (~4.6 B/char); Chinese text itself costs 3 B/char
-# in the batches and 3 B/char again in the final message list, so 80 ms put Chinese over the
-# 10 B/char budget. 10 updates/s still reads as smooth, and each batch also costs CPU per stream
-# (a frame to encode and send): fewer batches = more streams per core. The first batch is not
-# delayed: the follower sends as soon as text arrives after a quiet spell (added first-token
-# time p50 ~15-35 ms on the shared 2-core bench machine; polling every 80 ms gave 86 ms).
-STREAM_BATCH_S = 0.1
 # Following an answer streamed by another process (after a reconnect to another instance): poll
 # the checkpoints, which are written every second.
 REMOTE_POLL_S = 0.5
@@ -52,17 +44,20 @@ PAGE_SIZE = 20
 # Conversations shown at first (and added by "load more"): 2,000 rows took ~2 s to render and
 # every list change re-sends the whole list (bench/README.md, "big conversations").
 LIST_PAGE = 100
+# Messages added during a visit before they are folded into `messages` (each send re-sends
+# `recent` whole; folding re-sends the last PAGE_SIZE messages once).
+RECENT_MAX = 20
 # A follower that has not beaten for this long is gone (its process died or the task ended).
 FOLLOWER_DEAD_S = 2.0
 # How often an idle follower (the model is silent) wakes up anyway; well below FOLLOWER_DEAD_S.
 FOLLOW_BEAT_S = 0.5
 
 
-def _js_call(name: str, *args: object) -> rx.event.EventSpec:
-    """Calls `window.cs.<name>(...)` (the stream store in chat_markdown.jsx). The names are short
-    on purpose: this string is most of the framing cost of every streamed batch."""
+def _js(name: str, *args: object) -> str:
+    """A call of `window.cs.<name>(...)` (the stream store in chat_markdown.jsx). The names are
+    short on purpose: this string is most of the framing cost of every streamed batch."""
     payload = ",".join(json.dumps(a, ensure_ascii=False, separators=(",", ":")) for a in args)
-    return rx.call_script(f"window.cs&&cs.{name}({payload})")
+    return f"window.cs&&cs.{name}({payload})"
 
 
 class ChatState(rx.State):
@@ -80,7 +75,15 @@ class ChatState(rx.State):
     current_context_window: int = 20
     current_token_budget: int = 8000
     current_role_id: int = 0
+    # The conversation as it was when opened (and pages loaded earlier)...
     messages: list[MessageItem] = []
+    # ...and the messages added since. Reflex re-sends a changed var whole: keeping new messages
+    # apart means a send or a finished answer re-sends only these, not the history
+    # (bench/README.md, "stream cost": 42 B/char after 20 messages before this split).
+    recent: list[MessageItem] = []
+    # List rows changed by a finished answer (id -> [preview, time]), shown over `conversations`
+    # so the whole list is not re-sent for one row.
+    row_patch: dict[str, list[str]] = {}
     has_earlier: bool = False
     streaming_id: int = -1
     not_found: bool = False
@@ -91,11 +94,6 @@ class ChatState(rx.State):
     confirm_delete_id: str = ""
     notice: str = ""
 
-    _stop_requested: bool = False
-    _resync: bool = False
-    _follower: int = 0
-    _follower_beat: float = 0.0
-    _sent: int = 0
     _list_limit: int = LIST_PAGE
 
     # ---- helpers -------------------------------------------------------------------------------
@@ -125,7 +123,7 @@ class ChatState(rx.State):
         items, more = await asyncio.to_thread(
             _read_list, user_id, self.search_query, self._list_limit, await self._lang()
         )
-        self._assign(conversations=items, has_more_conversations=more)
+        self._assign(conversations=items, has_more_conversations=more, row_patch={})
 
     async def _load_conversation(self, user_id: int, conversation_id: str) -> None:
         values = await asyncio.to_thread(
@@ -143,6 +141,7 @@ class ChatState(rx.State):
         self.current_title = ""
         self.current_role_id = 0
         self.messages = []
+        self.recent = []
         self.has_earlier = False
         self.streaming_id = -1
         self.editing_id = -1
@@ -169,8 +168,8 @@ class ChatState(rx.State):
             return None
         await self._load_conversation(user_id, str(cid))
         if self.streaming_id >= 0:
-            # A reload or a new tab mid-stream: show what exists and keep following.
-            self._resync = True
+            # A reload or a new tab mid-stream: show what exists and keep following (a new
+            # follower starts by sending the whole text so far).
             return ChatState.follow(self.streaming_id)
         return None
 
@@ -361,37 +360,27 @@ class ChatState(rx.State):
         rows = rows[-PAGE_SIZE:]
         self.messages = [message_item(m, now=now, lang=lang) for m in rows] + self.messages
 
-    async def _begin(self, user_id: int, make_turn) -> Any:
+    async def _begin(self, user_id: int, make_turn, *, appends: bool = False) -> Any:
         """Runs a use case that opens an answer slot, then starts the answer and its follower."""
         if self.streaming_id >= 0:
             return None
+        lang = await self._lang()
+        # Shown as new bubbles (only `recent` is re-sent) when the turn adds to the open
+        # conversation; regenerate and edit drop messages, so those reload it.
+        appending = appends and self.current_id != "" and not self.not_found
         try:
-            with session_scope() as session:
-                turn = make_turn(session)
-                request = conversations.build_request(session, user_id=user_id, turn=turn)
-                # The user's own API key, if they saved one (settings page); decrypted only here.
-                api_key, base_url = settings_service.user_credentials(
-                    session, user_id=user_id, box=box_for(get_settings())
-                )
+            # In a thread: a handler that blocks the event loop stalls every stream of the process.
+            started = await asyncio.to_thread(_start_turn, user_id, make_turn, lang, appending)
         except InvalidInput as exc:
-            self.notice = user_message(exc.reason, await self._lang())
+            self.notice = user_message(exc.reason, lang)
             return None
         except NotFound:
-            self.notice = user_message("not_found", await self._lang())
+            self.notice = user_message("not_found", lang)
             return None
-        self._assign(notice="", editing_id=-1)
-        self._stop_requested = False
-        self._resync = False
-        await self._load_conversation(user_id, turn.conversation_id)
-        self.streaming_id = turn.assistant_message_id
-        top = self.conversations[0] if self.conversations else None
-        if top is None or top.id != self.current_id or top.title != self.current_title:
-            # A new or re-titled conversation shows at once; otherwise the list (preview, time)
-            # is refreshed once, when the answer ends: every refresh re-sends the whole list.
-            await self._refresh_list(user_id)
-        # The user message is committed (session_scope exited) before the model is called. The
-        # model is called last: its first token then finds this handler done and the follower
-        # starting, instead of waiting behind the reloads above (added first-token time).
+        turn, request, (api_key, base_url), shown = started
+        # The user message is committed (the thread's session scope exited) before the model is
+        # called, and the model is called before the vars below are sent: its first token then
+        # finds the follower starting (added first-token time).
         router = get_router()
         # The answer task inherits this: its log lines carry the conversation id.
         logs.conversation_id.set(turn.conversation_id)
@@ -401,7 +390,26 @@ class ChatState(rx.State):
             request=request,
             client=router.client_for(request.model, api_key=api_key, base_url=base_url),
         )
-        return ChatState.follow(turn.assistant_message_id)
+        self._assign(notice="", editing_id=-1)
+        if shown is not None and turn.conversation_id == self.current_id:
+            title, items = shown
+            recent = self.recent + items
+            if len(recent) > RECENT_MAX:
+                # A long visit: fold what was added into the history once (one bigger update).
+                self._assign(messages=(self.messages + recent)[-PAGE_SIZE:], recent=[])
+                self.has_earlier = self.has_earlier or len(self.messages) >= PAGE_SIZE
+            else:
+                self.recent = recent
+            self._assign(current_title=title)
+        else:
+            await self._load_conversation(user_id, turn.conversation_id)
+        self.streaming_id = turn.assistant_message_id
+        top = self.conversations[0] if self.conversations else None
+        if top is None or top.id != self.current_id or top.title != self.current_title:
+            # A new or re-titled conversation shows at once; otherwise the list row (preview,
+            # time) is patched when the answer ends: every refresh re-sends the whole list.
+            await self._refresh_list(user_id)
+        return ChatState.follow(turn.assistant_message_id, True)
 
     @rx.event
     async def send(self, form: dict):
@@ -436,12 +444,7 @@ class ChatState(rx.State):
         if not self.current_id:
             if not text.strip():
                 return None
-            with session_scope() as session:
-                fields = settings_service.new_conversation_fields(
-                    session, user_id=user_id, resolve_model=get_router().resolve
-                )
-                conv = store.create_conversation(session, user_id=user_id, **fields)
-                self.current_id = conv.id
+            self.current_id = await asyncio.to_thread(_create_conversation, user_id)
             created = True
         cid = self.current_id
         follow = await self._begin(
@@ -449,6 +452,7 @@ class ChatState(rx.State):
             lambda s: conversations.send_message(
                 s, user_id=user_id, conversation_id=cid, text=text
             ),
+            appends=True,
         )
         events: list = (
             [rx.call_script(f"window.history.replaceState(null,'','/chat/{cid}')")]
@@ -507,7 +511,10 @@ class ChatState(rx.State):
         if n == 0:
             log.warning("user %s tried to delete message %s: not theirs", user_id, message_id)
             return
-        self.messages = [m for m in self.messages if m.id != int(message_id)]
+        self._assign(
+            messages=[m for m in self.messages if m.id != int(message_id)],
+            recent=[m for m in self.recent if m.id != int(message_id)],
+        )
 
     @rx.event
     async def clear_context(self):
@@ -532,9 +539,10 @@ class ChatState(rx.State):
         job = conversations.get_job(self.streaming_id)
         if job is not None:
             job.cancel()
-        else:
-            # The answer streams in another process: its follower sees this flag.
-            self._stop_requested = True
+        elif (handle := stream_push.current(self.router.session.client_token)) is not None:
+            # The answer streams in another process: this tab's follower is told.
+            handle.stop = True
+            handle.poke()
 
     @rx.event
     def resync(self, form: dict):
@@ -546,23 +554,35 @@ class ChatState(rx.State):
             have = int(form.get("have", 0))
         except (TypeError, ValueError):
             have = 0
-        if time.time() - self._follower_beat > FOLLOWER_DEAD_S:
-            self._resync = True
-            return ChatState.follow(self.streaming_id)
-        if have < self._sent:
-            self._resync = True
+        handle = stream_push.current(self.router.session.client_token)
+        if (
+            handle is None
+            or handle.message_id != self.streaming_id
+            or time.monotonic() - handle.beat > FOLLOWER_DEAD_S
+        ):
+            return ChatState.follow(self.streaming_id)  # starts by sending the whole text
+        if have < handle.sent:
+            handle.resync = True
+            handle.poke()
         return None
 
     # ---- streaming -----------------------------------------------------------------------------
 
     @rx.event(background=True)
-    async def follow(self, message_id: int):
-        """Pushes an answer's new text to this tab until it is finished (any process, any reload)."""
+    async def follow(self, message_id: int, own: bool = False):
+        """Pushes an answer's new text to this tab until it is finished (any process, any reload).
+
+        `own`: the tab sent the message itself (its page and stream store were running before the
+        first batch), so the finished text need not be sent again. A follower started by a page
+        load could push its first batch before the page's scripts run: it sends the text again.
+
+        The state is locked twice per answer (start and end); in between, batches go straight to
+        the tab's socket and stop/resync arrive through the follower handle (see stream_push).
+        """
+        token = self.router.session.client_token
         async with self:
             if self.streaming_id != message_id:
                 return
-            self._follower += 1
-            me = self._follower
             # A job of this process was started for this user (checked when it began): ask who
             # is logged in (a query) only to read another process's checkpoints — not before the
             # first token. The end re-checks anyway.
@@ -570,15 +590,41 @@ class ChatState(rx.State):
             user_id = None if job is not None else await self._user_id()
         if job is None and user_id is None:
             return
-        sent = 0  # code points already in the browser
-        last_db_check = last_check = 0.0
+        handle = stream_push.register(token, message_id)
+        try:
+            finished = await self._push_answer(token, handle, message_id, user_id)
+        finally:
+            stream_push.unregister(token, handle)
+        if not finished:
+            return  # replaced by a newer follower, or the tab's socket left this process
+        async with self:
+            if stream_push.current(token) is None and self.streaming_id == message_id:
+                self.streaming_id = -1
+                user_id = await self._user_id()
+                if user_id is not None:
+                    await self._show_final(user_id, message_id, handle.sent if own else -1)
+        await stream_push.push_script(token, _js("d", message_id))
+
+    async def _push_answer(
+        self, token: str, handle: stream_push.FollowerHandle, message_id: int, user_id: int | None
+    ) -> bool:
+        """Sends new text in batches until the answer ends (True) or this follower is no longer
+        wanted (False)."""
+        last_db_check = 0.0
         remote_text, remote_done = "", False
+        idle = asyncio.Event()  # what a remote follower sleeps on (stop/resync poke it)
         while True:
+            if stream_push.current(token) is not handle:
+                return False  # a newer follower (reload, resync) took over
+            handle.beat = time.monotonic()
             job = conversations.get_job(message_id)
             if job is not None:
+                handle.wake = job.changed
                 job.changed.clear()  # before reading: text arriving from here on wakes us
                 text, finished = job.text, job.done.is_set()
             else:
+                handle.wake = idle
+                idle.clear()
                 now = time.monotonic()
                 if now - last_db_check >= REMOTE_POLL_S:
                     last_db_check = now
@@ -586,49 +632,48 @@ class ChatState(rx.State):
                         _read_checkpoint, user_id or 0, message_id
                     )
                 text, finished = remote_text, remote_done
-            stop = resync = False
-            if job is None or finished or time.monotonic() - last_check >= FOLLOW_BEAT_S:
-                # The state lock costs CPU per batch and per stream: take it only every
-                # FOLLOW_BEAT_S (resync, stop and a takeover are seen within that).
-                last_check = time.monotonic()
-                async with self:
-                    if self._follower != me or self.streaming_id != message_id:
-                        return  # a newer follower (reload) or another conversation took over
-                    self._follower_beat = time.time()
-                    self._sent = sent
-                    stop, self._stop_requested = self._stop_requested, False
-                    resync, self._resync = self._resync, False
-            if stop and job is not None:
-                job.cancel()
-            batch = resync or len(text) > sent
-            if resync:
-                yield _js_call("r", message_id, text)
-                sent = len(text)
-            elif len(text) > sent:
-                yield _js_call("a", message_id, sent, text[sent:])
-                sent = len(text)
+            if handle.stop:
+                handle.stop = False
+                if job is not None:
+                    job.cancel()
+            if handle.resync:
+                handle.resync, handle.sent = False, 0
+            batch = len(text) > handle.sent
+            if batch:
+                # Offset 0 replaces what the tab holds (a resync, or a new follower after a reload).
+                if not await stream_push.push_script(
+                    token, _js("a", message_id, handle.sent, text[handle.sent :])
+                ):
+                    return False
+                handle.sent = len(text)
             if finished:
-                break
-            if job is None:
-                await asyncio.sleep(REMOTE_POLL_S / 2)
-                continue
+                return True
             if batch:  # let the next batch gather (see STREAM_BATCH_S)
                 await asyncio.sleep(STREAM_BATCH_S)
             # Then wake as soon as text arrives: the first token, and the first after a pause, go
             # out at once instead of waiting for a polling tick (that tick was most of the added
-            # time to first token). Wake anyway every FOLLOW_BEAT_S to beat and see stop/resync.
+            # time to first token). Wake anyway every FOLLOW_BEAT_S to beat.
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(FOLLOW_BEAT_S):
-                    await job.changed.wait()
-        async with self:
-            if self._follower == me and self.streaming_id == message_id:
-                self.streaming_id = -1
-                user_id = await self._user_id()
-                if user_id is not None:
-                    if self.current_id:
-                        await self._load_conversation(user_id, self.current_id)
-                    await self._refresh_list(user_id)
-        yield _js_call("d", message_id)
+                async with asyncio.timeout(FOLLOW_BEAT_S if job is not None else REMOTE_POLL_S / 2):
+                    await handle.wake.wait()
+
+    async def _show_final(self, user_id: int, message_id: int, sent: int) -> None:
+        """Puts the finished answer in place of its live bubble, and its preview in the list."""
+        final = await asyncio.to_thread(_read_final, user_id, message_id, await self._lang())
+        if final is None:
+            return
+        item, conversation_id, row = final
+        if sent == len(item.content) and item.content:
+            # The tab holds exactly this text already (cs.a batches, in order, on one socket):
+            # don't send it a second time (3 bytes per Chinese character).
+            item.content, item.streamed = "", True
+        if any(m.id == message_id for m in self.recent):
+            self.recent = [item if m.id == message_id else m for m in self.recent]
+        elif any(m.id == message_id for m in self.messages):
+            self.messages = [item if m.id == message_id else m for m in self.messages]
+        if any(c.id == conversation_id for c in self.conversations):
+            # The list row's preview and time, without re-sending the whole list.
+            self.row_patch = {**self.row_patch, conversation_id: row}
 
 
 def _read_list(
@@ -671,8 +716,62 @@ def _read_conversation(user_id: int, conversation_id: str, lang: str) -> dict[st
         "current_token_budget": conv.token_budget,
         "current_role_id": conv.role_id or 0,
         "messages": [message_item(m, now=now, lang=lang) for m in rows],
+        "recent": [],
         "streaming_id": live[-1].id if live and live[-1].id is not None else -1,
     }
+
+
+def _create_conversation(user_id: int) -> str:
+    """A new conversation with the user's default model and role; its id."""
+    with session_scope() as session:
+        fields = settings_service.new_conversation_fields(
+            session, user_id=user_id, resolve_model=get_router().resolve
+        )
+        return store.create_conversation(session, user_id=user_id, **fields).id
+
+
+def _start_turn(user_id: int, make_turn, lang: str, appending: bool):
+    """Runs a use case that opens an answer slot (committed on return) and reads what the answer
+    needs: (turn, model request, the user's own key and base URL, and — when `appending` — the
+    conversation's title and the new bubbles)."""
+    with session_scope() as session:
+        turn = make_turn(session)
+        request = conversations.build_request(session, user_id=user_id, turn=turn)
+        # The user's own API key, if they saved one (settings page); decrypted only here.
+        credentials = settings_service.user_credentials(
+            session, user_id=user_id, box=box_for(get_settings())
+        )
+        shown = None
+        if appending:
+            now = utcnow()
+            conv = store.get_conversation(
+                session, user_id=user_id, conversation_id=turn.conversation_id
+            )
+            rows = [
+                store.get_message(session, user_id=user_id, message_id=mid)
+                for mid in (turn.user_message_id, turn.assistant_message_id)
+            ]
+            if conv is not None and all(rows):
+                title = conv.title or translate("chat.untitled", lang)
+                shown = (title, [message_item(m, now=now, lang=lang) for m in rows if m])
+    return turn, request, credentials, shown
+
+
+def _read_final(
+    user_id: int, message_id: int, lang: str
+) -> tuple[MessageItem, str, list[str]] | None:
+    """A finished answer's bubble, its conversation id, and that conversation's list row
+    [preview, time]."""
+    now = utcnow()
+    with session_scope() as session:
+        msg = store.get_message(session, user_id=user_id, message_id=message_id)
+        if msg is None:
+            return None
+        conv = store.get_conversation(session, user_id=user_id, conversation_id=msg.conversation_id)
+        if conv is None:
+            return None
+        row = conversation_item(conv, now=now, lang=lang, untitled="")
+        return message_item(msg, now=now, lang=lang), conv.id, [row.preview, row.time]
 
 
 def _read_checkpoint(user_id: int, message_id: int) -> tuple[str, bool]:

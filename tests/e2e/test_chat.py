@@ -277,3 +277,50 @@ def test_titles_and_list_previews_render_html_as_text(page, app, fake_llm):
     page.reload()
     expect(page.locator("#chat-title")).to_contain_text("<img")
     assert page.evaluate("window.__xss") is None
+
+
+def test_each_text_crosses_the_socket_once(page, app, fake_llm):
+    """Stream cost (bench/README.md): the answer goes out in batches only — the finished answer
+    is not sent again, and a later send does not re-send the earlier messages — yet the bubble,
+    the list preview, copy, and a reload all show the whole text."""
+    first = "".join(f"琥珀{i}段落文本。" for i in range(60))
+    second = "".join(f"翡翠{i}段落文本。" for i in range(60))
+    frames: list[str] = []
+    page.on(
+        "websocket",
+        lambda ws: ws.on(
+            "framereceived", lambda p: frames.append(p if isinstance(p, str) else p.decode())
+        ),
+    )
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    open_home(page, app)
+    fake_llm.queue(Reply(text=first, chunk_chars=8, chunks_per_s=60))
+    send(page, "第一个问题")
+    wait_done(page)
+    expect(last_answer(page)).to_contain_text("琥珀59段落文本。")
+    page.wait_for_timeout(300)  # the end-of-stream frames
+    batches = [f for f in frames if "cs.a(" in f]
+    others = "".join(f for f in frames if "cs.a(" not in f)
+    assert "".join(batches).count("琥珀59段") == 1
+    assert "琥珀59段" not in others, "the finished answer was sent a second time"
+    # The list row shows the answer's start (patched, not re-sent as a whole list).
+    expect(page.locator(".conv-item.active .preview")).to_contain_text("琥珀0段")
+    last_answer(page).hover()
+    page.locator('[data-testid="msg-assistant"] [data-testid="copy"]').last.click()
+    page.wait_for_timeout(200)
+    copied = page.evaluate("() => navigator.clipboard.readText()")
+    assert copied == first
+
+    frames.clear()
+    fake_llm.queue(Reply(text=second, chunk_chars=8, chunks_per_s=60))
+    send(page, "第二个问题")
+    wait_done(page)
+    expect(last_answer(page)).to_contain_text("翡翠59段落文本。")
+    page.wait_for_timeout(300)
+    # (Messages added during this visit are one small var; the first answer's text is not in it.)
+    assert not any("琥珀" in f for f in frames), "the earlier answer was re-sent"
+    expect(page.locator('[data-testid="assistant-bubble"]').first).to_contain_text("琥珀59段")
+
+    page.reload()
+    expect(page.locator('[data-testid="assistant-bubble"]').first).to_contain_text("琥珀59段")
+    expect(last_answer(page)).to_contain_text("翡翠59段落文本。")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import gzip
+import itertools
 import json
 import logging
 import time
@@ -568,3 +569,33 @@ async def test_503_retry_after_is_honoured(make_client: MakeClient, sleeps: Reco
     )
     assert text_of(await collect(make_client(rec))) == "ok"
     assert sleeps.delays == [2.0]
+
+
+async def test_read_pace_reads_in_batches_and_loses_nothing(fake) -> None:
+    """With `read_pace`, chunks that arrive while the reader pauses come out together (one
+    network read), not one wake-up per chunk; without it, one per chunk."""
+    from tests.fakes.openai_server import Reply
+
+    text = "".join(f"{i:03d}," for i in range(60))  # 60 chunks of 4 chars at 100 chunks/s
+
+    async def arrivals(pace: float) -> tuple[str, int]:
+        fake.queue(Reply(text=text, chunk_chars=4, chunks_per_s=100))
+        client = ChatClient(fake.base_url, KEY, read_pace=pace)
+        got, times = "", []
+        loop = asyncio.get_running_loop()
+        try:
+            async for event in client.stream_chat(MSGS, "m"):
+                if isinstance(event, TextDelta):
+                    got += event.text
+                    times.append(loop.time())
+        finally:
+            await client.aclose()
+        # A "wake-up": text that came after a pause (not handed out with the previous text).
+        wakeups = 1 + sum(1 for a, b in itertools.pairwise(times) if b - a > 0.004)
+        return got, wakeups
+
+    paced, paced_wakeups = await arrivals(0.1)
+    plain, plain_wakeups = await arrivals(0.0)
+    assert paced == plain == text
+    assert plain_wakeups >= 40
+    assert paced_wakeups <= 12
