@@ -17,6 +17,8 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
+from reflex.state import StateUpdate
+from reflex_base.event import Event
 from reflex_base.registry import RegistrationContext
 
 
@@ -66,8 +68,14 @@ async def push_script(token: str, code: str) -> bool:
     # Reflex's own shared-state code reads the token manager the same way.
     manager = ns._token_manager
     record = manager.token_to_socket.get(token)
-    if record is None or record.instance_id != manager.instance_id:
-        return False
-    event = {"name": "_call_script", "payload": {"javascript_code": code}}
-    await ns.emit("event", {"events": [event]}, to=record.sid)
-    return True
+    if record is not None and record.instance_id == manager.instance_id:
+        event = {"name": "_call_script", "payload": {"javascript_code": code}}
+        await ns.emit("event", {"events": [event]}, to=record.sid)
+        return True
+    if hasattr(manager, "emit_lost_and_found"):
+        # Several workers share Redis: the tab's socket may be on another worker, and Reflex
+        # relays the update there (the way a yielded update would travel).
+        script = Event(name="_call_script", payload={"javascript_code": code})
+        await ns.emit_update(StateUpdate(events=[script]), token)
+        return True
+    return False
