@@ -597,5 +597,6 @@ async def test_read_pace_reads_in_batches_and_loses_nothing(fake) -> None:
     paced, paced_wakeups = await arrivals(0.1)
     plain, plain_wakeups = await arrivals(0.0)
     assert paced == plain == text
-    assert plain_wakeups >= 40
-    assert paced_wakeups <= 12
+    # Ideally ~6 paced wake-ups against ~60; a busy machine merges some plain ones too.
+    assert plain_wakeups >= 30
+    assert paced_wakeups * 3 <= plain_wakeups
