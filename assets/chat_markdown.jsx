@@ -30,8 +30,11 @@ function emit() {
     scheduled = false;
     listeners.forEach((fn) => fn());
   };
-  if (typeof requestAnimationFrame === "function" && !document.hidden) requestAnimationFrame(run);
-  else setTimeout(run, 0);
+  // A microtask, not requestAnimationFrame: batches come ~10 times a second, so there is little
+  // to coalesce, and rendering at once lets the commit land before the next paint instead of
+  // inside it (the rAF wait was most of the browser's share of the first-token time,
+  // bench/README.md). Appends within one task still render once.
+  queueMicrotask(run);
 }
 
 // Ask the server for the whole text again: after a gap, or when a live answer has been silent

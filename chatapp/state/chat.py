@@ -44,9 +44,11 @@ PAGE_SIZE = 20
 # Conversations shown at first (and added by "load more"): 2,000 rows took ~2 s to render and
 # every list change re-sends the whole list (bench/README.md, "big conversations").
 LIST_PAGE = 100
-# Messages added during a visit before they are folded into `messages` (each send re-sends
-# `recent` whole; folding re-sends the last PAGE_SIZE messages once).
-RECENT_MAX = 20
+# Messages added during a visit before they are folded into `messages`. Each send and each
+# finished answer re-send `recent` whole (~150 B of fields per message, plus user texts); a fold
+# re-sends the last PAGE_SIZE messages once (streamed answers in them carry no text). 20 put the
+# "1k after 20 earlier messages" stream-cost case at 12.8 B/char, 6 at 8.9 (bench/README.md).
+RECENT_MAX = 6
 # A follower that has not beaten for this long is gone (its process died or the task ended).
 FOLLOWER_DEAD_S = 2.0
 # How often an idle follower (the model is silent) wakes up anyway; well below FOLLOWER_DEAD_S.
@@ -396,8 +398,9 @@ class ChatState(rx.State):
             recent = self.recent + items
             if len(recent) > RECENT_MAX:
                 # A long visit: fold what was added into the history once (one bigger update).
-                self._assign(messages=(self.messages + recent)[-PAGE_SIZE:], recent=[])
-                self.has_earlier = self.has_earlier or len(self.messages) >= PAGE_SIZE
+                shown = self.messages + recent
+                self._assign(messages=shown[-PAGE_SIZE:], recent=[])
+                self.has_earlier = self.has_earlier or len(shown) > PAGE_SIZE
             else:
                 self.recent = recent
             self._assign(current_title=title)

@@ -324,3 +324,24 @@ def test_each_text_crosses_the_socket_once(page, app, fake_llm):
     page.reload()
     expect(page.locator('[data-testid="assistant-bubble"]').first).to_contain_text("琥珀59段")
     expect(last_answer(page)).to_contain_text("翡翠59段落文本。")
+
+
+def test_a_long_visit_keeps_every_message_in_order(page, app, fake_llm):
+    """Messages sent during a visit are folded into the history every few sends (RECENT_MAX):
+    nothing is lost or reordered, and the trimmed part comes back with "load earlier"."""
+    open_home(page, app)
+    for i in range(11):
+        fake_llm.queue(Reply(text=f"答复{i:02d}", chunks_per_s=0))
+        send(page, f"问题{i:02d}")
+        expect(last_answer(page)).to_have_text(f"答复{i:02d}")
+        wait_done(page)
+    users = page.locator('[data-testid="user-bubble"]')
+    shown = users.all_inner_texts()
+    assert shown == [f"问题{i:02d}" for i in range(11 - len(shown), 11)]
+    assert len(shown) >= 10
+    if len(shown) < 11:
+        page.locator("#load-earlier").click()
+        expect(users).to_have_count(11)
+    assert users.all_inner_texts() == [f"问题{i:02d}" for i in range(11)]
+    answers = page.locator('[data-testid="assistant-bubble"]').all_inner_texts()
+    assert [a.strip() for a in answers] == [f"答复{i:02d}" for i in range(11)]
