@@ -229,6 +229,9 @@ class AnswerJob:
     # first token reaches the browser at once (see ChatState.follow).
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
+    # The message and conversation rows as the final save left them: followers in this process
+    # show the finished answer from these instead of reading them back.
+    saved: tuple[Message, Conversation] | None = None
     _saved_length: int = -1
 
     @property
@@ -300,6 +303,9 @@ class AnswerJob:
                     )
                     if conv is not None and msg.content:
                         store.touch_conversation(session, conv, preview_text=msg.content)
+                    if conv is not None:
+                        session.flush()
+                        self.saved = (msg, conv)
         except Exception:  # a failed checkpoint must not kill the stream; the next one retries
             log.exception("checkpoint of answer %s failed", self.message_id)
 

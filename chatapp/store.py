@@ -37,12 +37,12 @@ def create_conversation(session: Session, *, user_id: int, **fields: Any) -> Con
 def get_conversation(
     session: Session, *, user_id: int, conversation_id: str
 ) -> Conversation | None:
-    """The conversation if it exists and belongs to `user_id`."""
-    return session.exec(
-        select(Conversation).where(
-            Conversation.id == conversation_id, Conversation.user_id == user_id
-        )
-    ).first()
+    """The conversation if it exists and belongs to `user_id`.
+
+    By primary key through the session's identity map: a use case that checks the same
+    conversation several times in one session queries it once (bench/README.md, "concurrency")."""
+    conv = session.get(Conversation, conversation_id)
+    return conv if conv is not None and conv.user_id == user_id else None
 
 
 def _escape_like(text: str) -> str:
@@ -139,10 +139,9 @@ def add_message(
 
 
 def get_message(session: Session, *, user_id: int, message_id: int) -> Message | None:
-    """The message if it belongs to `user_id`."""
-    return session.exec(
-        select(Message).where(Message.id == message_id, Message.user_id == user_id)
-    ).first()
+    """The message if it belongs to `user_id` (by primary key, like `get_conversation`)."""
+    msg = session.get(Message, message_id)
+    return msg if msg is not None and msg.user_id == user_id else None
 
 
 def list_messages(

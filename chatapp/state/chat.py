@@ -24,7 +24,7 @@ from chatapp.config import get_settings
 from chatapp.db import session_scope
 from chatapp.errors import InvalidInput, NotFound, user_message
 from chatapp.i18n import translate
-from chatapp.models import utcnow
+from chatapp.models import Conversation, Message, utcnow
 from chatapp.providers import STREAM_BATCH_S, get_router
 from chatapp.secretbox import box_for
 from chatapp.state import stream_push
@@ -662,7 +662,12 @@ class ChatState(rx.State):
 
     async def _show_final(self, user_id: int, message_id: int, sent: int) -> None:
         """Puts the finished answer in place of its live bubble, and its preview in the list."""
-        final = await asyncio.to_thread(_read_final, user_id, message_id, await self._lang())
+        lang = await self._lang()
+        job = conversations.get_job(message_id)
+        if job is not None and job.user_id == user_id and job.saved is not None:
+            final = _final_view(*job.saved, lang=lang)  # no need to read back what it just wrote
+        else:
+            final = await asyncio.to_thread(_read_final, user_id, message_id, lang)
         if final is None:
             return
         item, conversation_id, row = final
@@ -765,7 +770,6 @@ def _read_final(
 ) -> tuple[MessageItem, str, list[str]] | None:
     """A finished answer's bubble, its conversation id, and that conversation's list row
     [preview, time]."""
-    now = utcnow()
     with session_scope() as session:
         msg = store.get_message(session, user_id=user_id, message_id=message_id)
         if msg is None:
@@ -773,8 +777,15 @@ def _read_final(
         conv = store.get_conversation(session, user_id=user_id, conversation_id=msg.conversation_id)
         if conv is None:
             return None
-        row = conversation_item(conv, now=now, lang=lang, untitled="")
-        return message_item(msg, now=now, lang=lang), conv.id, [row.preview, row.time]
+        return _final_view(msg, conv, lang=lang)
+
+
+def _final_view(
+    msg: Message, conv: Conversation, *, lang: str
+) -> tuple[MessageItem, str, list[str]]:
+    now = utcnow()
+    row = conversation_item(conv, now=now, lang=lang, untitled="")
+    return message_item(msg, now=now, lang=lang), conv.id, [row.preview, row.time]
 
 
 def _read_checkpoint(user_id: int, message_id: int) -> tuple[str, bool]:
