@@ -15,8 +15,9 @@ from datetime import timedelta
 
 from playwright.sync_api import Browser, Page
 
-from bench.common import Stack, open_chat
+from bench.common import BENCH_OPENID, Stack, open_chat
 from chatapp import accounts, store
+from chatapp.config import load_settings
 from chatapp.db import init_db, session_scope
 from chatapp.models import Message, utcnow
 
@@ -47,7 +48,9 @@ def seed(st: Stack, conversations: int, messages: int) -> tuple[str, str]:
     init_db(st.app.env["DATABASE_URL"])
     base = utcnow() - timedelta(days=30)
     with session_scope() as session:
-        user_id = accounts.local_dev_user(session).id
+        # The user `open_chat` logs in as (the login finds this row by its openid).
+        settings = load_settings(st.app.env)
+        user_id = accounts.upsert_user(session, settings=settings, openid=BENCH_OPENID).id
         assert user_id is not None
         small = ""
         for i in range(conversations):

@@ -122,6 +122,8 @@ def launch_browser(pw: Playwright) -> Browser:
 
 
 _tokens: dict[str, str] = {}
+# The WeChat openid the browser benchmarks log in as (data seeded for them belongs to it).
+BENCH_OPENID = "o_bench_user"
 
 
 def open_chat(page: Page, base_url: str, path: str = "/") -> None:
@@ -134,7 +136,7 @@ def open_chat(page: Page, base_url: str, path: str = "/") -> None:
     if token is None:
         from tests.fakes.wechat import dev_login
 
-        token = _tokens[base_url] = dev_login(base_url, "o_bench_user")
+        token = _tokens[base_url] = dev_login(base_url, BENCH_OPENID)
     page.context.add_cookies([{"name": "chatapp_session", "value": token, "url": base_url}])
     page.goto(base_url + path)
     page.locator("#composer-input").wait_for(state="visible", timeout=60_000)
