@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -243,6 +244,12 @@ def main() -> None:
         f"\n{result['machine']}; load average {result['loadavg_at_start']} -> "
         f"{result['loadavg_at_end']}; {result['bench_seconds']} s; written to {RESULTS}/latest.json"
     )
+    # A benchmark that no longer runs fails the command (and CI's bench-smoke): the big
+    # conversation benchmark once failed silently for a whole session.
+    broken = sorted(k for k, v in result.items() if isinstance(v, dict) and "error" in v)
+    if broken:
+        print(f"benchmarks that failed: {', '.join(broken)}", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":
