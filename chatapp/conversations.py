@@ -304,7 +304,6 @@ class AnswerJob:
                     if conv is not None and msg.content:
                         store.touch_conversation(session, conv, preview_text=msg.content)
                     if conv is not None:
-                        session.flush()
                         self.saved = (msg, conv)
         except Exception:  # a failed checkpoint must not kill the stream; the next one retries
             log.exception("checkpoint of answer %s failed", self.message_id)

@@ -2,8 +2,9 @@
 
 Handlers validate, call a use case, assign vars. Every handler that touches a conversation re-checks
 the logged-in user. Answers stream in a background task that sends only the *new* text to the
-browser, batched (see `STREAM_BATCH_S`), via `window.chatStream` in assets/chat_markdown.jsx; the finished
-answer is moved into `messages` once. This keeps websocket traffic O(answer), not O(answer²).
+browser, batched (see `STREAM_BATCH_S`), via `window.chatStream` in assets/chat_markdown.jsx; the
+finished answer then replaces its live bubble, without its text for the tab that streamed it. This
+keeps websocket traffic O(answer), not O(answer²).
 """
 
 from __future__ import annotations
@@ -398,9 +399,9 @@ class ChatState(rx.State):
             recent = self.recent + items
             if len(recent) > RECENT_MAX:
                 # A long visit: fold what was added into the history once (one bigger update).
-                shown = self.messages + recent
-                self._assign(messages=shown[-PAGE_SIZE:], recent=[])
-                self.has_earlier = self.has_earlier or len(shown) > PAGE_SIZE
+                combined = self.messages + recent
+                self._assign(messages=combined[-PAGE_SIZE:], recent=[])
+                self.has_earlier = self.has_earlier or len(combined) > PAGE_SIZE
             else:
                 self.recent = recent
             self._assign(current_title=title)
@@ -542,10 +543,8 @@ class ChatState(rx.State):
         job = conversations.get_job(self.streaming_id)
         if job is not None:
             job.cancel()
-        elif (handle := stream_push.current(self.router.session.client_token)) is not None:
-            # The answer streams in another process: this tab's follower is told.
-            handle.stop = True
-            handle.poke()
+        # An answer streamed by another process (this tab reconnected elsewhere) cannot be stopped
+        # from here; it ends on its own and is shown as it is saved.
 
     @rx.event
     def resync(self, form: dict):
@@ -580,7 +579,7 @@ class ChatState(rx.State):
         load could push its first batch before the page's scripts run: it sends the text again.
 
         The state is locked twice per answer (start and end); in between, batches go straight to
-        the tab's socket and stop/resync arrive through the follower handle (see stream_push).
+        the tab's socket and a resync arrives through the follower handle (see stream_push).
         """
         token = self.router.session.client_token
         async with self:
@@ -615,7 +614,7 @@ class ChatState(rx.State):
         wanted (False)."""
         last_db_check = 0.0
         remote_text, remote_done = "", False
-        idle = asyncio.Event()  # what a remote follower sleeps on (stop/resync poke it)
+        idle = handle.wake  # what a remote follower sleeps on (a resync pokes it)
         while True:
             if stream_push.current(token) is not handle:
                 return False  # a newer follower (reload, resync) took over
@@ -635,10 +634,6 @@ class ChatState(rx.State):
                         _read_checkpoint, user_id or 0, message_id
                     )
                 text, finished = remote_text, remote_done
-            if handle.stop:
-                handle.stop = False
-                if job is not None:
-                    job.cancel()
             if handle.resync:
                 handle.resync, handle.sent = False, 0
             batch = len(text) > handle.sent

@@ -1,5 +1,5 @@
 """Sends a streamed answer's batches to one browser tab over Reflex's websocket, and keeps the
-per-tab follower handles that the `stop` and `resync` events talk to.
+per-tab follower handles that the `resync` event talks to.
 
 Why not `yield rx.call_script(...)` from the background task, as Reflex suggests: every yield
 goes through Reflex's event processor (an update object, delta resolution, the state's
@@ -7,7 +7,7 @@ serializer), and the follower used to take the state lock every half second to l
 and resync. With a few hundred answers streaming that was most of the app's CPU per stream
 (bench/README.md, "concurrency"). Here a batch is one `event` message with one `_call_script`
 event — the same message Reflex itself sends, minus the empty fields — emitted straight to the
-tab's socket; stop and resync reach the follower through a handle in this process (a tab's events
+tab's socket; a resync reaches the follower through a handle in this process (a tab's events
 arrive on the socket of the process that runs its follower).
 """
 
@@ -28,7 +28,6 @@ class FollowerHandle:
 
     message_id: int
     sent: int = 0  # code points of the answer the tab has been sent
-    stop: bool = False
     resync: bool = False
     beat: float = field(default_factory=time.monotonic)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
