@@ -46,6 +46,16 @@ def private_web_dir(data_dir: Path) -> Path:
     return data_dir / "web"
 
 
+def start_extra_app(data_dir: Path, name: str, **env_extra: str) -> AppServer:
+    """Starts an extra app instance with its own frontend build (`private_web_dir`); its log is
+    `test-artifacts/app-<name>.log`."""
+    env = app_env(
+        free_port(), data_dir, REFLEX_WEB_WORKDIR=str(private_web_dir(data_dir)), **env_extra
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    return AppServer(port=int(env["PORT"]), env=env, log_path=ARTIFACTS / f"app-{name}.log").start()
+
+
 def app_env(port: int, data_dir: Path, **extra: str) -> dict[str, str]:
     """The environment of an app instance under test."""
     env = dict(os.environ)

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import log_in
-from tests.e2e.harness import ARTIFACTS, AppServer, app_env, free_port, private_web_dir
+from tests.e2e.harness import AppServer, start_extra_app
 from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.fakes.tcp_proxy import TcpProxy
 from tests.fakes.wechat import dev_login
@@ -36,19 +36,14 @@ def outage_app(pg_proxy, tmp_path_factory) -> Iterator[tuple[AppServer, FakeOpen
     _, url = pg_proxy
     data = tmp_path_factory.mktemp("outage-app")
     with FakeOpenAI(default=Reply(chunk_chars=4, chunks_per_s=0)) as llm:
-        env = app_env(
-            free_port(),
+        server = start_extra_app(
             data,
+            "outage",
             DATABASE_URL=url,
             OPENAI_API_KEY="k",
             OPENAI_BASE_URL=llm.base_url,
             CHATAPP_MODELS="fake-gpt",
-            REFLEX_WEB_WORKDIR=str(private_web_dir(data)),
         )
-        ARTIFACTS.mkdir(exist_ok=True)
-        server = AppServer(
-            port=int(env["PORT"]), env=env, log_path=ARTIFACTS / "app-outage.log"
-        ).start()
         yield server, llm
         server.stop()
 

@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import dev_login, log_in, shot
-from tests.e2e.harness import ARTIFACTS, AppServer, app_env, free_port, private_web_dir
+from tests.e2e.harness import AppServer, free_port, start_extra_app
 
 
 @pytest.fixture(scope="module")
@@ -49,18 +49,14 @@ def llmock_url() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def llmock_app(llmock_url, tmp_path_factory) -> Iterator[AppServer]:
     data = tmp_path_factory.mktemp("llmock-app")
-    port = free_port()
-    env = app_env(
-        port,
+    server = start_extra_app(
         data,
+        "faults",
         OPENAI_API_KEY="sk-llmock",
         OPENAI_BASE_URL=llmock_url + "/v1",
         CHATAPP_MODELS="gpt-4o-mini",
         LLM_TIMEOUT="2",
-        REFLEX_WEB_WORKDIR=str(private_web_dir(data)),
     )
-    ARTIFACTS.mkdir(exist_ok=True)
-    server = AppServer(port=port, env=env, log_path=ARTIFACTS / "app-faults.log").start()
     yield server
     server.stop()
 

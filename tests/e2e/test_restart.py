@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import log_in, shot
-from tests.e2e.harness import ARTIFACTS, AppServer, app_env, free_port, private_web_dir
+from tests.e2e.harness import AppServer, start_extra_app
 from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.fakes.wechat import dev_login
 
@@ -28,18 +28,13 @@ def slow_llm() -> Iterator[FakeOpenAI]:
 @pytest.fixture(scope="module")
 def restart_app(slow_llm, tmp_path_factory) -> Iterator[AppServer]:
     data = tmp_path_factory.mktemp("restart-app")
-    env = app_env(
-        free_port(),
+    server = start_extra_app(
         data,
+        "restart",
         OPENAI_API_KEY="k",
         OPENAI_BASE_URL=slow_llm.base_url,
         CHATAPP_MODELS="fake-gpt",
-        REFLEX_WEB_WORKDIR=str(private_web_dir(data)),
     )
-    ARTIFACTS.mkdir(exist_ok=True)
-    server = AppServer(
-        port=int(env["PORT"]), env=env, log_path=ARTIFACTS / "app-restart.log"
-    ).start()
     yield server
     server.stop()
 

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 
 from tests.deploy.topology import flush_redis
 from tests.e2e.conftest import log_in
-from tests.e2e.harness import ARTIFACTS, AppServer, app_env, free_port, private_web_dir
+from tests.e2e.harness import AppServer, start_extra_app
 from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.fakes.wechat import dev_login
 
@@ -33,20 +33,15 @@ def llm() -> Iterator[FakeOpenAI]:
 def two_worker_app(llm, tmp_path_factory) -> Iterator[AppServer]:
     data = tmp_path_factory.mktemp("workers-app")
     flush_redis(REDIS_URL)
-    env = app_env(
-        free_port(),
+    server = start_extra_app(
         data,
+        "workers",
         OPENAI_API_KEY="k",
         OPENAI_BASE_URL=llm.base_url,
         CHATAPP_MODELS="fake-gpt",
         REDIS_URL=REDIS_URL,
         WEB_CONCURRENCY="2",
-        REFLEX_WEB_WORKDIR=str(private_web_dir(data)),
     )
-    ARTIFACTS.mkdir(exist_ok=True)
-    server = AppServer(
-        port=int(env["PORT"]), env=env, log_path=ARTIFACTS / "app-workers.log"
-    ).start()
     try:
         yield server
     finally:
