@@ -456,7 +456,8 @@ class ChatState(rx.State):
             lambda s: conversations.send_message(
                 s, user_id=user_id, conversation_id=cid, text=text
             ),
-            appends=True,
+            # A conversation created just now has no settings shown yet: load it whole.
+            appends=not created,
         )
         events: list = (
             [rx.call_script(f"window.history.replaceState(null,'','/chat/{cid}')")]

@@ -335,6 +335,8 @@ def test_a_long_visit_keeps_every_message_in_order(page, app, fake_llm):
         send(page, f"问题{i:02d}")
         expect(last_answer(page)).to_have_text(f"答复{i:02d}")
         wait_done(page)
+        if i == 0:  # a conversation started from the home page shows its settings at once
+            expect(page.locator("#model-picker")).to_contain_text("fake-gpt")
     users = page.locator('[data-testid="user-bubble"]')
     shown = users.all_inner_texts()
     assert shown == [f"问题{i:02d}" for i in range(11 - len(shown), 11)]
