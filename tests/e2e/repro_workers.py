@@ -1,8 +1,8 @@
-"""Several workers in one instance, sharing state through Redis (`WEB_CONCURRENCY=2`): answers
-stream to every tab, whichever worker holds its websocket.
-
-(The first `--workers 2` benchmark run once never finished an answer in the browser; it could not
-be reproduced since, with or without the relay fallback in `stream_push.push_script`.)
+"""Reproduces an intermittent failure with several workers in one instance (`WEB_CONCURRENCY=2`,
+Redis): now and then a tab's message gets no answer bubbles at all within 20 s. Seen in 1 of 3 runs
+of this test and in 1 of about 4 `bench.run --workers 2` starts; cause unknown (see the note on
+issue #7). Not collected by `make test` (a flaky test would make CI red at random); run it with
+`.venv/bin/python -m pytest tests/e2e/repro_workers.py`, several times.
 """
 
 from __future__ import annotations
