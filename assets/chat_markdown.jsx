@@ -246,6 +246,21 @@ const Block = memo(function Block({ md }) {
   );
 });
 
+// React.memo for list rows, comparing props one level deep: a row's props are a message (or
+// conversation) object of plain fields and a few flags, and an update that re-sends a list (a
+// fold of new messages into the history, a list refresh) brings new objects with equal fields.
+const sameFields = (a, b) => {
+  if (a === b) return true;
+  if (!a || !b || typeof a !== "object" || typeof b !== "object") return false;
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((k) => a[k] === b[k]);
+};
+export const rowMemo = (component) =>
+  memo(component, (a, b) => {
+    const keys = Object.keys(a);
+    return keys.length === Object.keys(b).length && keys.every((k) => sameFields(a[k], b[k]));
+  });
+
 export function ChatMarkdown({ content, streamId, live, streamed: kept }) {
   const fromStore = live || kept;
   const streamed = useSyncExternalStore(
@@ -324,12 +339,23 @@ function installAutoScroll() {
     },
     true,
   );
-  const observer = new MutationObserver(() => {
+  // Once per frame, not per DOM mutation: reading scrollHeight inside a MutationObserver forces
+  // a layout in the middle of every React commit (~10 ms per send on the bench machine, while the
+  // first token waited behind it: bench/README.md, "first token"). In a frame callback the layout
+  // is the one the frame does anyway.
+  let pending = false;
+  const settle = () => {
+    pending = false;
     const area = document.getElementById("composer-input");
     const button = document.getElementById("composer-send");
     if (area && button) button.disabled = !area.value.trim();
     const el = document.getElementById("message-scroll");
     if (el && stick) el.scrollTop = el.scrollHeight;
+  };
+  const observer = new MutationObserver(() => {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(settle);
   });
   const start = () => observer.observe(document.body, { childList: true, subtree: true, characterData: true });
   if (document.body) start();

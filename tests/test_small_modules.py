@@ -11,7 +11,7 @@ from chatapp.errors import user_message
 from chatapp.llm.types import StreamDone, TextDelta
 from chatapp.models import Message
 from chatapp.timefmt import bubble_label, list_label
-from chatapp.views import message_item
+from chatapp.views import keep_keys, message_item, pending_items
 
 NOW = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)  # 12:00 in Beijing
 
@@ -61,6 +61,28 @@ def test_message_item_shows_error_text_not_code():
         lang="zh",
     )
     assert done.error_text == ""
+
+
+def test_stored_bubbles_take_over_the_rows_of_the_pending_ones():
+    pending = pending_items("你好", "gpt-x", now=NOW, lang="zh")
+    assert [(p.kind, p.status, p.id < 0) for p in pending] == [
+        ("user", "done", True),
+        ("assistant", "streaming", True),
+    ]
+    assert pending[0].content == "你好" and pending[1].model == "gpt-x"
+    assert len({p.key for p in pending}) == 2
+    stored = [
+        message_item(
+            Message(id=i, conversation_id="c", user_id=1, kind=k, created_at=NOW),
+            now=NOW,
+            lang="zh",
+        )
+        for i, k in ((7, "user"), (8, "assistant"))
+    ]
+    assert [s.key for s in stored] == ["7", "8"]
+    kept = keep_keys(pending, stored)
+    assert [(k.id, k.key) for k in kept] == [(7, pending[0].key), (8, pending[1].key)]
+    assert keep_keys([], stored) == stored  # nothing was pending: ids are the keys
 
 
 def test_demo_answer_is_deterministic_rich_and_language_aware():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from chatapp.components.markdown import ROW_MEMO
 from chatapp.components.text import t
 from chatapp.state.chat import ChatState
 from chatapp.views import ConversationItem
@@ -63,30 +64,31 @@ def _menu(conv: rx.Var[ConversationItem]) -> rx.Component:
     )
 
 
-def _row(conv: rx.Var[ConversationItem]) -> rx.Component:
-    active = conv.id == ChatState.current_id
-    # A finished answer patches its row's preview and time (the list itself is not re-sent).
-    patched = ChatState.row_patch.contains(conv.id)
+@rx.memo(wrapper=ROW_MEMO)
+def conversation_row(
+    conv: rx.Var[ConversationItem],
+    active: rx.Var[bool],
+    renaming: rx.Var[bool],
+    preview: rx.Var[str],
+    time: rx.Var[str],
+) -> rx.Component:
+    """One row of the list. A memo of its props only (no ChatState var inside): a send, a
+    finished answer or a list refresh re-renders the rows that changed, not all 100 (each has a
+    menu)."""
     # The menu sits beside the link, not inside it: clicks in the (portalled) menu would otherwise
     # bubble through React to the link and navigate.
     return rx.cond(
-        ChatState.renaming_id == conv.id,
+        renaming,
         rx.box(_rename_box(conv), class_name="conv-item active"),
         rx.box(
             rx.link(
                 rx.box(
                     rx.cond(conv.pinned, rx.icon("pin", size=12, color="var(--muted)")),
                     rx.text(conv.title, class_name="title"),
-                    rx.text(
-                        rx.cond(patched, ChatState.row_patch[conv.id][1], conv.time),
-                        class_name="time",
-                    ),
+                    rx.text(time, class_name="time"),
                     class_name="row1",
                 ),
-                rx.text(
-                    rx.cond(patched, ChatState.row_patch[conv.id][0], conv.preview),
-                    class_name="preview",
-                ),
+                rx.text(preview, class_name="preview"),
                 href="/chat/" + conv.id,
                 class_name="conv-link",
                 underline="none",
@@ -97,6 +99,21 @@ def _row(conv: rx.Var[ConversationItem]) -> rx.Component:
             ),
             data_testid="conv-item",
         ),
+    )
+
+
+def _row(conv: rx.Var[ConversationItem]) -> rx.Component:
+    # A finished answer patches its row's preview and time (the list itself is not re-sent).
+    patched = ChatState.row_patch.contains(conv.id)
+    return rx.fragment(
+        conversation_row(
+            conv=conv,
+            active=conv.id == ChatState.current_id,
+            renaming=ChatState.renaming_id == conv.id,
+            preview=rx.cond(patched, ChatState.row_patch[conv.id][0], conv.preview),
+            time=rx.cond(patched, ChatState.row_patch[conv.id][1], conv.time),
+        ),
+        key=conv.id,
     )
 
 

@@ -8,6 +8,15 @@ drops `javascript:` links, so message content cannot run script.
 from __future__ import annotations
 
 import reflex as rx
+from reflex.vars import FunctionStringVar, VarData
+from reflex_base.utils.imports import ImportVar
+
+# The wrapper of list-row memos (`@rx.memo(wrapper=ROW_MEMO)`): React.memo comparing props one
+# level deep (chat_markdown.jsx), so a re-sent list re-renders only rows whose fields changed.
+ROW_MEMO = FunctionStringVar.create(
+    "rowMemo",
+    _var_data=VarData(imports={"$/public/chat_markdown.jsx": [ImportVar(tag="rowMemo")]}),
+)
 
 
 class ChatMarkdown(rx.Component):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from chatapp.components.markdown import chat_markdown
+from chatapp.components.markdown import ROW_MEMO, chat_markdown
 from chatapp.components.text import t
 from chatapp.state.auth import AuthState
 from chatapp.state.chat import ChatState
@@ -14,15 +14,16 @@ from chatapp.views import MessageItem
 
 
 def _action(icon: str, label_key: str, on_click, test_id: str) -> rx.Component:
-    return rx.tooltip(
-        rx.el.button(
-            rx.icon(icon, size=14),
-            on_click=on_click,
-            aria_label=t(label_key),
-            data_testid=test_id,
-            type="button",
-        ),
-        content=t(label_key),
+    # A CSS tooltip (`data-tip`, chat.css), not Radix's: a message has up to three actions, and
+    # mounting three Radix tooltips per new bubble was a good part of what a send cost to render.
+    return rx.el.button(
+        rx.icon(icon, size=14),
+        on_click=on_click,
+        aria_label=t(label_key),
+        data_tip=t(label_key),
+        data_testid=test_id,
+        type="button",
+        class_name="act-" + test_id,
     )
 
 
@@ -102,7 +103,7 @@ def _edit_box(msg: rx.Var[MessageItem]) -> rx.Component:
     )
 
 
-def _user(msg: rx.Var[MessageItem]) -> rx.Component:
+def _user(msg: rx.Var[MessageItem], editing: rx.Var[bool]) -> rx.Component:
     return rx.box(
         rx.box(
             rx.cond(AuthState.nickname != "", AuthState.nickname[0], "我"), class_name="msg-avatar"
@@ -110,17 +111,14 @@ def _user(msg: rx.Var[MessageItem]) -> rx.Component:
         rx.box(
             rx.box(rx.text(msg.time), class_name="msg-meta"),
             rx.cond(
-                ChatState.editing_id == msg.id,
+                editing,
                 _edit_box(msg),
                 rx.box(msg.content, class_name="bubble user", data_testid="user-bubble"),
             ),
             rx.box(
                 _action("copy", "common.copy", rx.set_clipboard(msg.content), "copy"),
-                rx.cond(
-                    ChatState.is_streaming,
-                    rx.fragment(),
-                    _action("pencil", "common.edit", ChatState.start_edit(msg.id), "edit"),
-                ),
+                # Hidden while an answer streams by the list's `streaming` class (chat.css).
+                _action("pencil", "common.edit", ChatState.start_edit(msg.id), "edit"),
                 _action(
                     "trash-2", "chat.message.delete", ChatState.delete_message(msg.id), "delete-msg"
                 ),
@@ -166,15 +164,8 @@ def _assistant(msg: rx.Var[MessageItem]) -> rx.Component:
                         ),
                         _action("copy", "common.copy", rx.set_clipboard(msg.content), "copy"),
                     ),
-                    rx.cond(
-                        ChatState.is_streaming,
-                        rx.fragment(),
-                        _action(
-                            "refresh-cw",
-                            "chat.regenerate",
-                            ChatState.regenerate(msg.id),
-                            "regenerate",
-                        ),
+                    _action(
+                        "refresh-cw", "chat.regenerate", ChatState.regenerate(msg.id), "regenerate"
                     ),
                     _action(
                         "trash-2",
@@ -192,11 +183,18 @@ def _assistant(msg: rx.Var[MessageItem]) -> rx.Component:
     )
 
 
-def message_bubble(msg: rx.Var[MessageItem]) -> rx.Component:
-    """Renders any stored message, including the 清除上下文 divider."""
+@rx.memo(wrapper=ROW_MEMO)
+def message_row(msg: rx.Var[MessageItem], editing: rx.Var[bool]) -> rx.Component:
+    """Renders any stored message, including the 清除上下文 divider.
+
+    A memo of its props only (no ChatState var inside; ROW_MEMO compares the message's fields):
+    a ChatState change (a send, a streamed answer ending) re-renders only the rows whose message
+    changed. Re-rendering every row on every send was most of the time before the page could
+    show the first token (bench/README.md, "first token").
+    """
     return rx.match(
         msg.kind,
-        ("user", _user(msg)),
+        ("user", _user(msg, editing)),
         ("assistant", _assistant(msg)),
         ("divider", rx.box(t("chat.context_cleared"), class_name="divider", data_testid="divider")),
         rx.fragment(),

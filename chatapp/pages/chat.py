@@ -10,10 +10,17 @@ from chatapp.components.chat_header import chat_header
 from chatapp.components.composer import composer
 from chatapp.components.conversation_list import conversation_list
 from chatapp.components.layout import shell
-from chatapp.components.message_bubble import message_bubble
+from chatapp.components.message_bubble import message_row
 from chatapp.components.text import t
 from chatapp.state.chat import ChatState
 from chatapp.state.settings import SettingsState
+
+
+def _row(msg) -> rx.Component:
+    # Keyed (see MessageItem.key): when the messages added during a visit fold into the history
+    # (see RECENT_MAX), rows keep their place instead of all re-rendering, and a sent message
+    # updates the row shown before it was stored.
+    return rx.fragment(message_row(msg=msg, editing=ChatState.editing_id == msg.id), key=msg.key)
 
 
 def _messages() -> rx.Component:
@@ -30,9 +37,11 @@ def _messages() -> rx.Component:
                     id="load-earlier",
                 ),
             ),
-            rx.foreach(ChatState.messages, message_bubble),
-            rx.foreach(ChatState.recent, message_bubble),
-            class_name="message-inner",
+            # One list, joined in the browser: each var is still sent on its own.
+            rx.foreach(ChatState.messages + ChatState.recent, _row),
+            # While an answer streams, edit and regenerate are hidden (chat.css): a class here
+            # instead of a var in every row keeps the rows' memo intact.
+            class_name=rx.cond(ChatState.is_streaming, "message-inner streaming", "message-inner"),
         ),
         id="message-scroll",
         class_name="message-scroll",

@@ -31,7 +31,14 @@ from chatapp.secretbox import box_for
 from chatapp.state import stream_push
 from chatapp.state.auth import AuthState
 from chatapp.state.ui import UIState
-from chatapp.views import ConversationItem, MessageItem, conversation_item, message_item
+from chatapp.views import (
+    ConversationItem,
+    MessageItem,
+    conversation_item,
+    keep_keys,
+    message_item,
+    pending_items,
+)
 
 log = logging.getLogger(__name__)
 
@@ -363,8 +370,27 @@ class ChatState(rx.State):
         rows = rows[-PAGE_SIZE:]
         self.messages = [message_item(m, now=now, lang=lang) for m in rows] + self.messages
 
-    async def _begin(self, user_id: int, make_turn, *, appends: bool = False) -> Any:
-        """Runs a use case that opens an answer slot, then starts the answer and its follower."""
+    def _add_recent(self, items: list[MessageItem]) -> None:
+        """Shows new bubbles at the end of the conversation."""
+        if len(self.recent) + len(items) > RECENT_MAX:
+            # A long visit: fold what was added into the history once (one bigger update). The
+            # new items stay in `recent`: pending bubbles are found there to be replaced.
+            combined = self.messages + self.recent
+            self._assign(messages=combined[-PAGE_SIZE:])
+            self.has_earlier = self.has_earlier or len(combined) > PAGE_SIZE
+            self.recent = items
+        else:
+            self.recent = self.recent + items
+
+    async def _begin(self, user_id: int, make_turn, *, appends: bool = False):
+        """Runs a use case that opens an answer slot and shows it. Returns a function that calls
+        the model and returns the follower's event, or None if no answer was opened.
+
+        Callers `yield` between the two: the browser renders the new bubbles (the biggest update
+        of a send) while the model works on its first token, instead of after it — with a model
+        that answers at once the first token used to wait ~20 ms behind that render
+        (bench/README.md, "first token"). The user message is committed first either way.
+        """
         if self.streaming_id >= 0:
             return None
         lang = await self._lang()
@@ -381,29 +407,12 @@ class ChatState(rx.State):
             self.notice = user_message("not_found", lang)
             return None
         turn, request, (api_key, base_url), shown = started
-        # The user message is committed (the thread's session scope exited) before the model is
-        # called, and the model is called before the vars below are sent: its first token then
-        # finds the follower starting (added first-token time).
-        router = get_router()
-        # The answer task inherits this: its log lines carry the conversation id.
-        logs.conversation_id.set(turn.conversation_id)
-        conversations.start_answer(
-            user_id=user_id,
-            message_id=turn.assistant_message_id,
-            request=request,
-            client=router.client_for(request.model, api_key=api_key, base_url=base_url),
-        )
         self._assign(notice="", editing_id=-1)
         if shown is not None and turn.conversation_id == self.current_id:
             title, items = shown
-            recent = self.recent + items
-            if len(recent) > RECENT_MAX:
-                # A long visit: fold what was added into the history once (one bigger update).
-                combined = self.messages + recent
-                self._assign(messages=combined[-PAGE_SIZE:], recent=[])
-                self.has_earlier = self.has_earlier or len(combined) > PAGE_SIZE
-            else:
-                self.recent = recent
+            pending = [m for m in self.recent if m.id < 0]
+            self.recent = _stored(self.recent)
+            self._add_recent(keep_keys(pending, items))
             self._assign(current_title=title)
         else:
             await self._load_conversation(user_id, turn.conversation_id)
@@ -413,30 +422,72 @@ class ChatState(rx.State):
             # A new or re-titled conversation shows at once; otherwise the list row (preview,
             # time) is patched when the answer ends: every refresh re-sends the whole list.
             await self._refresh_list(user_id)
-        return ChatState.follow(turn.assistant_message_id, True)
+
+        def start() -> Any:
+            router = get_router()
+            # The answer task inherits this: its log lines carry the conversation id.
+            logs.conversation_id.set(turn.conversation_id)
+            conversations.start_answer(
+                user_id=user_id,
+                message_id=turn.assistant_message_id,
+                request=request,
+                client=router.client_for(request.model, api_key=api_key, base_url=base_url),
+            )
+            return ChatState.follow(turn.assistant_message_id, True)
+
+        return start
 
     @rx.event
     async def send(self, form: dict):
         """Sends the composer's text (creating a conversation first on the home page).
 
+        The message shows at once, before it is stored: that update (new rows, the composer)
+        renders in the browser while the server stores the message and calls the model, so the
+        first token does not wait behind it (bench/README.md, "first token").
+
         If the database is unreachable, says so and puts the text back in the composer: nothing
         a user typed is lost.
         """
+        if await self._show_pending(form):
+            yield
+        start = None
         try:
-            return await self._send(form)
+            start, events = await self._send(form)
         except SQLAlchemyError:
             log.exception("send failed: database unavailable")
             self.notice = user_message("database", await self._lang())
             text = json.dumps(str(form.get("text", "")), ensure_ascii=False)
-            return rx.call_script(
-                "setTimeout(()=>{const a=document.getElementById('composer-input');"
-                f"if(a&&!a.value){{a.value={text};a.dispatchEvent(new Event('input',{{bubbles:true}}));}}}},50)"
-            )
+            events = [
+                rx.call_script(
+                    "setTimeout(()=>{const a=document.getElementById('composer-input');"
+                    f"if(a&&!a.value){{a.value={text};a.dispatchEvent(new Event('input',{{bubbles:true}}));}}}},50)"
+                )
+            ]
+        finally:
+            if any(m.id < 0 for m in self.recent):  # not replaced: the send failed
+                self.recent = _stored(self.recent)
+        if start is not None:
+            yield  # the stored bubbles, before the model is called (see `_begin`)
+            events.append(start())
+        yield events
 
-    async def _send(self, form: dict):
+    async def _show_pending(self, form: dict) -> bool:
+        """Shows the message being sent and a typing placeholder (see `send`); False when this
+        send will not add to the conversation on screen."""
+        text = str(form.get("text", ""))
+        shown = str(form.get("conversation_id", "") or "")
+        if not text.strip() or self.streaming_id >= 0 or self.not_found or shown != self.current_id:
+            return False
+        lang = await self._lang()
+        # A fold (see RECENT_MAX) happens here too, so the stored bubbles replace these two alone.
+        self._add_recent(pending_items(text, self.current_model, now=utcnow(), lang=lang))
+        return True
+
+    async def _send(self, form: dict) -> tuple[Any, list]:
+        """Stores the message and shows it: (the `_begin` starter or None, events to send)."""
         user_id = await self._user_id()
         if user_id is None:
-            return [rx.redirect("/login")]
+            return None, [rx.redirect("/login")]
         text = str(form.get("text", ""))
         created = False
         # The conversation the user was looking at when they pressed send.
@@ -444,14 +495,14 @@ class ChatState(rx.State):
         if shown and shown != self.current_id:
             await self._load_conversation(user_id, shown)
             if self.not_found:
-                return None
+                return None, []
         if not self.current_id:
             if not text.strip():
-                return None
+                return None, []
             self.current_id = await asyncio.to_thread(_create_conversation, user_id)
             created = True
         cid = self.current_id
-        follow = await self._begin(
+        start = await self._begin(
             user_id,
             lambda s: conversations.send_message(
                 s, user_id=user_id, conversation_id=cid, text=text
@@ -464,20 +515,21 @@ class ChatState(rx.State):
             if created
             else []
         )
-        if follow is not None:
-            events.append(follow)
-        return events
+        return start, events
 
     @rx.event
     async def regenerate(self, message_id: int):
         """Answers the same question again, replacing the answer (and anything after it)."""
         user_id = await self._user_id()
         if user_id is None:
-            return None
-        return await self._begin(
+            return
+        start = await self._begin(
             user_id,
             lambda s: conversations.regenerate(s, user_id=user_id, message_id=int(message_id)),
         )
+        if start is not None:
+            yield  # the new bubbles, before the model is called (see `_begin`)
+            yield start()
 
     @rx.event
     def start_edit(self, message_id: int):
@@ -495,15 +547,18 @@ class ChatState(rx.State):
         """Saves an edited user message and resends it (what followed it is dropped)."""
         user_id = await self._user_id()
         if user_id is None:
-            return None
+            return
         message_id = int(form.get("message_id", -1))
         text = str(form.get("text", ""))
-        return await self._begin(
+        start = await self._begin(
             user_id,
             lambda s: conversations.edit_and_resend(
                 s, user_id=user_id, message_id=message_id, text=text
             ),
         )
+        if start is not None:
+            yield  # the new bubbles, before the model is called (see `_begin`)
+            yield start()
 
     @rx.event
     async def delete_message(self, message_id: int):
@@ -672,12 +727,21 @@ class ChatState(rx.State):
             # don't send it a second time (3 bytes per Chinese character).
             item.content, item.streamed = "", True
         if any(m.id == message_id for m in self.recent):
-            self.recent = [item if m.id == message_id else m for m in self.recent]
+            self.recent = [
+                keep_keys([m], [item])[0] if m.id == message_id else m for m in self.recent
+            ]
         elif any(m.id == message_id for m in self.messages):
-            self.messages = [item if m.id == message_id else m for m in self.messages]
+            self.messages = [
+                keep_keys([m], [item])[0] if m.id == message_id else m for m in self.messages
+            ]
         if any(c.id == conversation_id for c in self.conversations):
             # The list row's preview and time, without re-sending the whole list.
             self.row_patch = {**self.row_patch, conversation_id: row}
+
+
+def _stored(items: list[MessageItem]) -> list[MessageItem]:
+    """`items` without the pending bubbles of a send in progress."""
+    return [m for m in items if m.id >= 0]
 
 
 def _read_list(

@@ -338,12 +338,13 @@ def test_a_long_visit_keeps_every_message_in_order(page, app, fake_llm):
         if i == 0:  # a conversation started from the home page shows its settings at once
             expect(page.locator("#model-picker")).to_contain_text("fake-gpt")
     users = page.locator('[data-testid="user-bubble"]')
-    shown = users.all_inner_texts()
+    # textContent: rows out of view are not rendered (content-visibility), so innerText is "".
+    shown = users.all_text_contents()
     assert shown == [f"问题{i:02d}" for i in range(11 - len(shown), 11)]
     assert len(shown) >= 10
     if len(shown) < 11:
         page.locator("#load-earlier").click()
         expect(users).to_have_count(11)
-    assert users.all_inner_texts() == [f"问题{i:02d}" for i in range(11)]
-    answers = page.locator('[data-testid="assistant-bubble"]').all_inner_texts()
+    assert users.all_text_contents() == [f"问题{i:02d}" for i in range(11)]
+    answers = page.locator('[data-testid="assistant-bubble"]').all_text_contents()
     assert [a.strip() for a in answers] == [f"答复{i:02d}" for i in range(11)]

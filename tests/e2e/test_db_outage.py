@@ -68,6 +68,9 @@ def test_database_outage_is_explained_and_recovers(browser, outage_app, pg_proxy
     page.locator("#composer-input").press("Enter")
     expect(page.locator("#notice")).to_contain_text("数据库暂时不可用", timeout=20_000)
     expect(page.locator("#composer-input")).to_have_value("during the outage")
+    # The bubbles shown while it was being stored are gone: it was not stored.
+    expect(page.locator('[data-testid="user-bubble"]')).to_have_count(1)
+    expect(page.locator('[data-testid="assistant-bubble"]')).to_have_count(1)
     assert "Traceback" not in page.content()
 
     proxy.restore()
