@@ -38,7 +38,7 @@ def _messages() -> rx.Component:
                 ),
             ),
             # One list, joined in the browser: each var is still sent on its own.
-            rx.foreach(ChatState.messages + ChatState.recent, _row),
+            rx.foreach(ChatState.messages + ChatState.recent + ChatState.pending, _row),
             # While an answer streams, edit and regenerate are hidden (chat.css): a class here
             # instead of a var in every row keeps the rows' memo intact.
             class_name=rx.cond(ChatState.is_streaming, "message-inner streaming", "message-inner"),
@@ -65,7 +65,12 @@ def _dialog() -> rx.Component:
             rx.fragment(
                 rx.cond(ChatState.current_id != "", chat_header()),
                 rx.cond(
-                    (ChatState.messages.length() + ChatState.recent.length()) > 0,
+                    (
+                        ChatState.messages.length()
+                        + ChatState.recent.length()
+                        + ChatState.pending.length()
+                    )
+                    > 0,
                     _messages(),
                     _welcome(),
                 ),

@@ -91,6 +91,9 @@ class ChatState(rx.State):
     # apart means a send or a finished answer re-sends only these, not the history
     # (bench/README.md, "stream cost": 42 B/char after 20 messages before this split).
     recent: list[MessageItem] = []
+    # The message being sent and a typing placeholder, shown before it is stored (see `send`).
+    # A var of its own, so showing them sends two small items, not `recent` again.
+    pending: list[MessageItem] = []
     # List rows changed by a finished answer (id -> [preview, time]), shown over `conversations`
     # so the whole list is not re-sent for one row.
     row_patch: dict[str, list[str]] = {}
@@ -152,6 +155,7 @@ class ChatState(rx.State):
         self.current_role_id = 0
         self.messages = []
         self.recent = []
+        self.pending = []
         self.has_earlier = False
         self.streaming_id = -1
         self.editing_id = -1
@@ -372,15 +376,15 @@ class ChatState(rx.State):
 
     def _add_recent(self, items: list[MessageItem]) -> None:
         """Shows new bubbles at the end of the conversation."""
-        if len(self.recent) + len(items) > RECENT_MAX:
-            # A long visit: fold what was added into the history once (one bigger update). The
-            # new items stay in `recent`: pending bubbles are found there to be replaced.
-            combined = self.messages + self.recent
-            self._assign(messages=combined[-PAGE_SIZE:])
+        recent = self.recent + items
+        if len(recent) > RECENT_MAX:
+            # A long visit: fold what was added into the history once (one bigger update, ~4 KB
+            # with 20 messages, once every four sends).
+            combined = self.messages + recent
+            self._assign(messages=combined[-PAGE_SIZE:], recent=[])
             self.has_earlier = self.has_earlier or len(combined) > PAGE_SIZE
-            self.recent = items
         else:
-            self.recent = self.recent + items
+            self.recent = recent
 
     async def _begin(self, user_id: int, make_turn, *, appends: bool = False):
         """Runs a use case that opens an answer slot and shows it. Returns a function that calls
@@ -410,8 +414,8 @@ class ChatState(rx.State):
         self._assign(notice="", editing_id=-1)
         if shown is not None and turn.conversation_id == self.current_id:
             title, items = shown
-            pending = [m for m in self.recent if m.id < 0]
-            self.recent = _stored(self.recent)
+            # The stored bubbles take over the pending ones' rows.
+            pending, self.pending = self.pending, []
             self._add_recent(keep_keys(pending, items))
             self._assign(current_title=title)
         else:
@@ -464,8 +468,8 @@ class ChatState(rx.State):
                 )
             ]
         finally:
-            if any(m.id < 0 for m in self.recent):  # not replaced: the send failed
-                self.recent = _stored(self.recent)
+            if self.pending:  # not replaced: the send failed
+                self.pending = []
         if start is not None:
             yield  # the stored bubbles, before the model is called (see `_begin`)
             events.append(start())
@@ -479,8 +483,7 @@ class ChatState(rx.State):
         if not text.strip() or self.streaming_id >= 0 or self.not_found or shown != self.current_id:
             return False
         lang = await self._lang()
-        # A fold (see RECENT_MAX) happens here too, so the stored bubbles replace these two alone.
-        self._add_recent(pending_items(text, self.current_model, now=utcnow(), lang=lang))
+        self.pending = pending_items(text, self.current_model, now=utcnow(), lang=lang)
         return True
 
     async def _send(self, form: dict) -> tuple[Any, list]:
@@ -739,11 +742,6 @@ class ChatState(rx.State):
             self.row_patch = {**self.row_patch, conversation_id: row}
 
 
-def _stored(items: list[MessageItem]) -> list[MessageItem]:
-    """`items` without the pending bubbles of a send in progress."""
-    return [m for m in items if m.id >= 0]
-
-
 def _read_list(
     user_id: int, query: str, limit: int, lang: str
 ) -> tuple[list[ConversationItem], bool]:
@@ -785,6 +783,7 @@ def _read_conversation(user_id: int, conversation_id: str, lang: str) -> dict[st
         "current_role_id": conv.role_id or 0,
         "messages": [message_item(m, now=now, lang=lang) for m in rows],
         "recent": [],
+        "pending": [],
         "streaming_id": live[-1].id if live and live[-1].id is not None else -1,
     }
 
