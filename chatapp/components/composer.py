@@ -8,7 +8,7 @@ from __future__ import annotations
 import reflex as rx
 
 from chatapp.components.text import t
-from chatapp.state.chat import ChatState
+from chatapp.state.chat import ChatState, ThreadState
 
 
 def composer(send_key: rx.Var[str] | str = "enter") -> rx.Component:
@@ -25,7 +25,7 @@ def composer(send_key: rx.Var[str] | str = "enter") -> rx.Component:
                         color_scheme="gray",
                         size="1",
                         on_click=ChatState.clear_context,
-                        disabled=ChatState.is_streaming | (ChatState.current_id == ""),
+                        disabled=ThreadState.is_streaming | (ChatState.current_id == ""),
                         aria_label=t("chat.clear_context"),
                         id="clear-context",
                     ),
@@ -51,7 +51,7 @@ def composer(send_key: rx.Var[str] | str = "enter") -> rx.Component:
                     rx.box(class_name="composer-hint"),
                 ),
                 rx.cond(
-                    ChatState.is_streaming,
+                    ThreadState.is_streaming,
                     rx.el.button(
                         t("chat.stop"),
                         type="button",

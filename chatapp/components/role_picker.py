@@ -6,7 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from chatapp.components.text import t
-from chatapp.state.chat import ChatState
+from chatapp.state.chat import ChatState, ThreadState
 from chatapp.state.roles import ChatRoleState, RoleOption
 
 
@@ -26,7 +26,7 @@ def role_picker() -> rx.Component:
                 value=ChatState.current_role_id.to_string(),
                 on_change=ChatRoleState.switch,
                 size="1",
-                disabled=ChatState.is_streaming,
+                disabled=ThreadState.is_streaming,
             ),
             class_name="role-picker",
         ),

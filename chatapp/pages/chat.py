@@ -12,7 +12,7 @@ from chatapp.components.conversation_list import conversation_list
 from chatapp.components.layout import shell
 from chatapp.components.message_bubble import message_row
 from chatapp.components.text import t
-from chatapp.state.chat import ChatState
+from chatapp.state.chat import ChatState, ThreadState
 from chatapp.state.settings import SettingsState
 
 
@@ -27,7 +27,7 @@ def _messages() -> rx.Component:
     return rx.box(
         rx.box(
             rx.cond(
-                ChatState.has_earlier,
+                ThreadState.has_earlier,
                 rx.button(
                     t("chat.load_earlier"),
                     variant="soft",
@@ -38,10 +38,12 @@ def _messages() -> rx.Component:
                 ),
             ),
             # One list, joined in the browser: each var is still sent on its own.
-            rx.foreach(ChatState.messages + ChatState.recent + ChatState.pending, _row),
+            rx.foreach(ThreadState.messages + ThreadState.recent + ThreadState.pending, _row),
             # While an answer streams, edit and regenerate are hidden (chat.css): a class here
             # instead of a var in every row keeps the rows' memo intact.
-            class_name=rx.cond(ChatState.is_streaming, "message-inner streaming", "message-inner"),
+            class_name=rx.cond(
+                ThreadState.is_streaming, "message-inner streaming", "message-inner"
+            ),
         ),
         id="message-scroll",
         class_name="message-scroll",
@@ -66,9 +68,9 @@ def _dialog() -> rx.Component:
                 rx.cond(ChatState.current_id != "", chat_header()),
                 rx.cond(
                     (
-                        ChatState.messages.length()
-                        + ChatState.recent.length()
-                        + ChatState.pending.length()
+                        ThreadState.messages.length()
+                        + ThreadState.recent.length()
+                        + ThreadState.pending.length()
                     )
                     > 0,
                     _messages(),

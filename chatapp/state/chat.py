@@ -70,6 +70,59 @@ def _js(name: str, *args: object) -> str:
     return f"window.cs&&cs.{name}({payload})"
 
 
+def _assign_changed(state: rx.State, values: dict[str, Any]) -> None:
+    """Sets the vars whose value changed. Reflex re-sends every *assigned* var whole, equal or
+    not: re-assigning an unchanged list of 100 conversations cost ~15 KB per navigation."""
+    for name, value in values.items():
+        if getattr(state, name) != value:
+            setattr(state, name, value)
+
+
+class ThreadState(rx.State):
+    """The open conversation's messages and its answer in progress (set by ChatState's handlers).
+
+    A state of its own: these vars change on every send and every finished answer, and every
+    component that reads a state re-renders when any var of that state changes. In ChatState,
+    each send re-rendered the header, the list and the composer twice, and the first token of a
+    model that answers at once waited behind that (bench/README.md, "first token").
+    """
+
+    # The conversation as it was when opened (and pages loaded earlier)...
+    messages: list[MessageItem] = []
+    # ...and the messages added since. Reflex re-sends a changed var whole: keeping new messages
+    # apart means a send or a finished answer re-sends only these, not the history
+    # (bench/README.md, "stream cost": 42 B/char after 20 messages before this split).
+    recent: list[MessageItem] = []
+    # The message being sent and a typing placeholder, shown before it is stored (see `send`).
+    # A var of its own, so showing them sends two small items, not `recent` again.
+    pending: list[MessageItem] = []
+    has_earlier: bool = False
+    streaming_id: int = -1
+
+    @rx.var
+    def is_streaming(self) -> bool:
+        """True while an answer of the open conversation is being generated."""
+        return self.streaming_id >= 0
+
+    def _assign(self, **values: Any) -> None:
+        _assign_changed(self, values)
+
+    def _clear(self) -> None:
+        self._assign(messages=[], recent=[], pending=[], has_earlier=False, streaming_id=-1)
+
+    def _add_recent(self, items: list[MessageItem]) -> None:
+        """Shows new bubbles at the end of the conversation."""
+        recent = self.recent + items
+        if len(recent) > RECENT_MAX:
+            # A long visit: fold what was added into the history once (one bigger update, ~4 KB
+            # with 20 messages, once every four sends).
+            combined = self.messages + recent
+            self._assign(messages=combined[-PAGE_SIZE:], recent=[])
+            self.has_earlier = self.has_earlier or len(combined) > PAGE_SIZE
+        else:
+            self.recent = recent
+
+
 class ChatState(rx.State):
     """The chat page."""
 
@@ -85,20 +138,9 @@ class ChatState(rx.State):
     current_context_window: int = 20
     current_token_budget: int = 8000
     current_role_id: int = 0
-    # The conversation as it was when opened (and pages loaded earlier)...
-    messages: list[MessageItem] = []
-    # ...and the messages added since. Reflex re-sends a changed var whole: keeping new messages
-    # apart means a send or a finished answer re-sends only these, not the history
-    # (bench/README.md, "stream cost": 42 B/char after 20 messages before this split).
-    recent: list[MessageItem] = []
-    # The message being sent and a typing placeholder, shown before it is stored (see `send`).
-    # A var of its own, so showing them sends two small items, not `recent` again.
-    pending: list[MessageItem] = []
     # List rows changed by a finished answer (id -> [preview, time]), shown over `conversations`
     # so the whole list is not re-sent for one row.
     row_patch: dict[str, list[str]] = {}
-    has_earlier: bool = False
-    streaming_id: int = -1
     not_found: bool = False
     models: list[str] = []
     demo: bool = False
@@ -118,17 +160,11 @@ class ChatState(rx.State):
     async def _lang(self) -> str:
         return (await self.get_state(UIState)).lang
 
-    @rx.var
-    def is_streaming(self) -> bool:
-        """True while an answer of the open conversation is being generated."""
-        return self.streaming_id >= 0
+    async def _thread(self) -> ThreadState:
+        return await self.get_state(ThreadState)
 
     def _assign(self, **values: Any) -> None:
-        """Sets the vars whose value changed. Reflex re-sends every *assigned* var whole, equal or
-        not: re-assigning an unchanged list of 100 conversations cost ~15 KB per navigation."""
-        for name, value in values.items():
-            if getattr(self, name) != value:
-                setattr(self, name, value)
+        _assign_changed(self, values)
 
     async def _refresh_list(self, user_id: int) -> None:
         # Queries run in a thread: a handler that blocks the event loop stalls every stream of
@@ -144,21 +180,19 @@ class ChatState(rx.State):
         )
         if values is None:
             log.warning("user %s asked for conversation %s: not theirs", user_id, conversation_id)
-            self._clear_current()
+            await self._clear_current()
             self.not_found = True
             return
-        self._assign(**values)
+        shown, thread = values
+        self._assign(**shown)
+        (await self._thread())._assign(**thread)
 
-    def _clear_current(self) -> None:
+    async def _clear_current(self) -> None:
         self.current_id = ""
         self.current_title = ""
         self.current_role_id = 0
-        self.messages = []
-        self.recent = []
-        self.pending = []
-        self.has_earlier = False
-        self.streaming_id = -1
         self.editing_id = -1
+        (await self._thread())._clear()
 
     # ---- page load -----------------------------------------------------------------------------
 
@@ -177,14 +211,15 @@ class ChatState(rx.State):
         path = urlsplit(str(self.router.url)).path.rstrip("/")
         cid = path.rsplit("/", 1)[-1] if path.startswith("/chat/") else ""
         if not cid:
-            self._clear_current()
+            await self._clear_current()
             self.not_found = False
             return None
         await self._load_conversation(user_id, str(cid))
-        if self.streaming_id >= 0:
+        streaming_id = (await self._thread()).streaming_id
+        if streaming_id >= 0:
             # A reload or a new tab mid-stream: show what exists and keep following (a new
             # follower starts by sending the whole text so far).
-            return ChatState.follow(self.streaming_id)
+            return ChatState.follow(streaming_id)
         return None
 
     # ---- conversations -------------------------------------------------------------------------
@@ -301,8 +336,9 @@ class ChatState(rx.State):
         user_id = await self._user_id()
         if user_id is None:
             return None
-        if self.streaming_id >= 0 and conversation_id == self.current_id:
-            job = conversations.get_job(self.streaming_id)
+        streaming_id = (await self._thread()).streaming_id
+        if streaming_id >= 0 and conversation_id == self.current_id:
+            job = conversations.get_job(streaming_id)
             if job is not None:
                 job.cancel()
                 await job.done.wait()
@@ -315,7 +351,7 @@ class ChatState(rx.State):
             return None
         await self._refresh_list(user_id)
         if conversation_id == self.current_id:
-            self._clear_current()
+            await self._clear_current()
             return rx.redirect("/")
         return None
 
@@ -358,7 +394,8 @@ class ChatState(rx.State):
     async def load_earlier(self):
         """Prepends the previous page of messages."""
         user_id = await self._user_id()
-        if user_id is None or not self.current_id or not self.messages:
+        thread = await self._thread()
+        if user_id is None or not self.current_id or not thread.messages:
             return
         lang = await self._lang()
         now = utcnow()
@@ -367,24 +404,12 @@ class ChatState(rx.State):
                 session,
                 user_id=user_id,
                 conversation_id=self.current_id,
-                before_id=self.messages[0].id,
+                before_id=thread.messages[0].id,
                 limit=PAGE_SIZE + 1,
             )
-        self.has_earlier = len(rows) > PAGE_SIZE
+        thread.has_earlier = len(rows) > PAGE_SIZE
         rows = rows[-PAGE_SIZE:]
-        self.messages = [message_item(m, now=now, lang=lang) for m in rows] + self.messages
-
-    def _add_recent(self, items: list[MessageItem]) -> None:
-        """Shows new bubbles at the end of the conversation."""
-        recent = self.recent + items
-        if len(recent) > RECENT_MAX:
-            # A long visit: fold what was added into the history once (one bigger update, ~4 KB
-            # with 20 messages, once every four sends).
-            combined = self.messages + recent
-            self._assign(messages=combined[-PAGE_SIZE:], recent=[])
-            self.has_earlier = self.has_earlier or len(combined) > PAGE_SIZE
-        else:
-            self.recent = recent
+        thread.messages = [message_item(m, now=now, lang=lang) for m in rows] + thread.messages
 
     async def _begin(self, user_id: int, make_turn, *, appends: bool = False):
         """Runs a use case that opens an answer slot and shows it. Returns a function that calls
@@ -395,7 +420,8 @@ class ChatState(rx.State):
         that answers at once the first token used to wait ~20 ms behind that render
         (bench/README.md, "first token"). The user message is committed first either way.
         """
-        if self.streaming_id >= 0:
+        thread = await self._thread()
+        if thread.streaming_id >= 0:
             return None
         lang = await self._lang()
         # Shown as new bubbles (only `recent` is re-sent) when the turn adds to the open
@@ -415,12 +441,12 @@ class ChatState(rx.State):
         if shown is not None and turn.conversation_id == self.current_id:
             title, items = shown
             # The stored bubbles take over the pending ones' rows.
-            pending, self.pending = self.pending, []
-            self._add_recent(keep_keys(pending, items))
+            pending, thread.pending = thread.pending, []
+            thread._add_recent(keep_keys(pending, items))
             self._assign(current_title=title)
         else:
             await self._load_conversation(user_id, turn.conversation_id)
-        self.streaming_id = turn.assistant_message_id
+        thread.streaming_id = turn.assistant_message_id
         top = self.conversations[0] if self.conversations else None
         if top is None or top.id != self.current_id or top.title != self.current_title:
             # A new or re-titled conversation shows at once; otherwise the list row (preview,
@@ -468,8 +494,9 @@ class ChatState(rx.State):
                 )
             ]
         finally:
-            if self.pending:  # not replaced: the send failed
-                self.pending = []
+            thread = await self._thread()
+            if thread.pending:  # not replaced: the send failed
+                thread.pending = []
         if start is not None:
             yield  # the stored bubbles, before the model is called (see `_begin`)
             events.append(start())
@@ -480,10 +507,16 @@ class ChatState(rx.State):
         send will not add to the conversation on screen."""
         text = str(form.get("text", ""))
         shown = str(form.get("conversation_id", "") or "")
-        if not text.strip() or self.streaming_id >= 0 or self.not_found or shown != self.current_id:
+        thread = await self._thread()
+        if (
+            not text.strip()
+            or thread.streaming_id >= 0
+            or self.not_found
+            or shown != self.current_id
+        ):
             return False
         lang = await self._lang()
-        self.pending = pending_items(text, self.current_model, now=utcnow(), lang=lang)
+        thread.pending = pending_items(text, self.current_model, now=utcnow(), lang=lang)
         return True
 
     async def _send(self, form: dict) -> tuple[Any, list]:
@@ -535,9 +568,9 @@ class ChatState(rx.State):
             yield start()
 
     @rx.event
-    def start_edit(self, message_id: int):
+    async def start_edit(self, message_id: int):
         """Opens the editor on a sent user message."""
-        if self.streaming_id < 0:
+        if (await self._thread()).streaming_id < 0:
             self.editing_id = int(message_id)
 
     @rx.event
@@ -567,23 +600,24 @@ class ChatState(rx.State):
     async def delete_message(self, message_id: int):
         """Deletes one message."""
         user_id = await self._user_id()
-        if user_id is None or int(message_id) == self.streaming_id:
+        thread = await self._thread()
+        if user_id is None or int(message_id) == thread.streaming_id:
             return
         with session_scope() as session:
             n = store.delete_messages(session, user_id=user_id, message_ids=[int(message_id)])
         if n == 0:
             log.warning("user %s tried to delete message %s: not theirs", user_id, message_id)
             return
-        self._assign(
-            messages=[m for m in self.messages if m.id != int(message_id)],
-            recent=[m for m in self.recent if m.id != int(message_id)],
+        thread._assign(
+            messages=[m for m in thread.messages if m.id != int(message_id)],
+            recent=[m for m in thread.recent if m.id != int(message_id)],
         )
 
     @rx.event
     async def clear_context(self):
         """Adds a 清除上下文 divider to the open conversation."""
         user_id = await self._user_id()
-        if user_id is None or not self.current_id or self.streaming_id >= 0:
+        if user_id is None or not self.current_id or (await self._thread()).streaming_id >= 0:
             return
         try:
             with session_scope() as session:
@@ -597,19 +631,21 @@ class ChatState(rx.State):
     @rx.event
     async def stop(self):
         """Stops the answer being generated: cancels the upstream request, keeps what arrived."""
-        if self.streaming_id < 0:
+        streaming_id = (await self._thread()).streaming_id
+        if streaming_id < 0:
             return
-        job = conversations.get_job(self.streaming_id)
+        job = conversations.get_job(streaming_id)
         if job is not None:
             job.cancel()
         # An answer streamed by another process (this tab reconnected elsewhere) cannot be stopped
         # from here; it ends on its own and is shown as it is saved.
 
     @rx.event
-    def resync(self, form: dict):
+    async def resync(self, form: dict):
         """The browser saw a gap in the stream, or heard nothing for a while (socket drop, instance
         restart). Sends the whole answer again, and restarts the follower if it died."""
-        if self.streaming_id < 0:
+        streaming_id = (await self._thread()).streaming_id
+        if streaming_id < 0:
             return None
         try:
             have = int(form.get("have", 0))
@@ -618,10 +654,10 @@ class ChatState(rx.State):
         handle = stream_push.current(self.router.session.client_token)
         if (
             handle is None
-            or handle.message_id != self.streaming_id
+            or handle.message_id != streaming_id
             or time.monotonic() - handle.beat > FOLLOWER_DEAD_S
         ):
-            return ChatState.follow(self.streaming_id)  # starts by sending the whole text
+            return ChatState.follow(streaming_id)  # starts by sending the whole text
         if have < handle.sent:
             handle.resync = True
             handle.poke()
@@ -642,7 +678,7 @@ class ChatState(rx.State):
         """
         token = self.router.session.client_token
         async with self:
-            if self.streaming_id != message_id:
+            if (await self._thread()).streaming_id != message_id:
                 return
             # A job of this process was started for this user (checked when it began): ask who
             # is logged in (a query) only to read another process's checkpoints — not before the
@@ -659,11 +695,12 @@ class ChatState(rx.State):
         if not finished:
             return  # replaced by a newer follower, or the tab's socket left this process
         async with self:
-            if stream_push.current(token) is None and self.streaming_id == message_id:
-                self.streaming_id = -1
+            thread = await self._thread()
+            if stream_push.current(token) is None and thread.streaming_id == message_id:
+                thread.streaming_id = -1
                 user_id = await self._user_id()
                 if user_id is not None:
-                    await self._show_final(user_id, message_id, handle.sent if own else -1)
+                    await self._show_final(thread, user_id, message_id, handle.sent if own else -1)
         await stream_push.push_script(token, _js("d", message_id))
 
     async def _push_answer(
@@ -714,7 +751,9 @@ class ChatState(rx.State):
                 async with asyncio.timeout(FOLLOW_BEAT_S if job is not None else REMOTE_POLL_S / 2):
                     await handle.wake.wait()
 
-    async def _show_final(self, user_id: int, message_id: int, sent: int) -> None:
+    async def _show_final(
+        self, thread: ThreadState, user_id: int, message_id: int, sent: int
+    ) -> None:
         """Puts the finished answer in place of its live bubble, and its preview in the list."""
         lang = await self._lang()
         job = conversations.get_job(message_id)
@@ -729,13 +768,13 @@ class ChatState(rx.State):
             # The tab holds exactly this text already (cs.a batches, in order, on one socket):
             # don't send it a second time (3 bytes per Chinese character).
             item.content, item.streamed = "", True
-        if any(m.id == message_id for m in self.recent):
-            self.recent = [
-                keep_keys([m], [item])[0] if m.id == message_id else m for m in self.recent
+        if any(m.id == message_id for m in thread.recent):
+            thread.recent = [
+                keep_keys([m], [item])[0] if m.id == message_id else m for m in thread.recent
             ]
-        elif any(m.id == message_id for m in self.messages):
-            self.messages = [
-                keep_keys([m], [item])[0] if m.id == message_id else m for m in self.messages
+        elif any(m.id == message_id for m in thread.messages):
+            thread.messages = [
+                keep_keys([m], [item])[0] if m.id == message_id else m for m in thread.messages
             ]
         if any(c.id == conversation_id for c in self.conversations):
             # The list row's preview and time, without re-sending the whole list.
@@ -754,9 +793,11 @@ def _read_list(
     return items, len(rows) > limit
 
 
-def _read_conversation(user_id: int, conversation_id: str, lang: str) -> dict[str, Any] | None:
-    """The ChatState vars showing a conversation (its last PAGE_SIZE messages), or None if it is
-    not the user's."""
+def _read_conversation(
+    user_id: int, conversation_id: str, lang: str
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The ChatState and ThreadState vars showing a conversation (its last PAGE_SIZE messages),
+    or None if it is not the user's."""
     now = utcnow()
     router = get_router()
     with session_scope() as session:
@@ -769,9 +810,8 @@ def _read_conversation(user_id: int, conversation_id: str, lang: str) -> dict[st
     has_earlier = len(rows) > PAGE_SIZE
     rows = rows[-PAGE_SIZE:]
     live = [m for m in rows if m.status == "streaming" and m.id is not None]
-    return {
+    shown = {
         "not_found": False,
-        "has_earlier": has_earlier,
         "current_id": conv.id,
         "current_title": conv.title or translate("chat.untitled", lang),
         "current_model": router.resolve(conv.model),
@@ -781,11 +821,15 @@ def _read_conversation(user_id: int, conversation_id: str, lang: str) -> dict[st
         "current_context_window": conv.context_window,
         "current_token_budget": conv.token_budget,
         "current_role_id": conv.role_id or 0,
+    }
+    thread = {
+        "has_earlier": has_earlier,
         "messages": [message_item(m, now=now, lang=lang) for m in rows],
         "recent": [],
         "pending": [],
         "streaming_id": live[-1].id if live and live[-1].id is not None else -1,
     }
+    return shown, thread
 
 
 def _create_conversation(user_id: int) -> str:

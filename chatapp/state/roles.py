@@ -20,7 +20,7 @@ from chatapp.providers import get_router
 from chatapp.role_schema import MAX_IMPORT_BYTES, MAX_OPENING, describe_error, validate_role
 from chatapp.roles import RoleItem, role_item
 from chatapp.state.auth import AuthState
-from chatapp.state.chat import ChatState
+from chatapp.state.chat import ChatState, ThreadState
 from chatapp.state.ui import UIState
 
 log = logging.getLogger(__name__)
@@ -429,7 +429,8 @@ class ChatRoleState(rx.State):
         """Binds the open conversation to another role ("0": none); applies to the next answer."""
         user_id = await (await self.get_state(AuthState)).current_user_id()
         chat = await self.get_state(ChatState)
-        if user_id is None or not chat.current_id or chat.is_streaming:
+        thread = await self.get_state(ThreadState)
+        if user_id is None or not chat.current_id or thread.streaming_id >= 0:
             return
         try:
             new_id = int(role_id) or None
