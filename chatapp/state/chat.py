@@ -32,6 +32,7 @@ from chatapp.state import stream_push
 from chatapp.state.auth import AuthState
 from chatapp.state.ui import UIState
 from chatapp.views import (
+    PENDING_ANSWER_ID,
     ConversationItem,
     MessageItem,
     conversation_item,
@@ -97,12 +98,13 @@ class ThreadState(rx.State):
     # A var of its own, so showing them sends two small items, not `recent` again.
     pending: list[MessageItem] = []
     has_earlier: bool = False
+    # The answer being generated; PENDING_ANSWER_ID while the sent message is being stored.
     streaming_id: int = -1
 
     @rx.var
     def is_streaming(self) -> bool:
-        """True while an answer of the open conversation is being generated."""
-        return self.streaming_id >= 0
+        """True while an answer of the open conversation is on its way (the stop button shows)."""
+        return self.streaming_id != -1
 
     def _assign(self, **values: Any) -> None:
         _assign_changed(self, values)
@@ -497,6 +499,8 @@ class ChatState(rx.State):
             thread = await self._thread()
             if thread.pending:  # not replaced: the send failed
                 thread.pending = []
+            if thread.streaming_id == PENDING_ANSWER_ID:
+                thread.streaming_id = -1
         if start is not None:
             yield  # the stored bubbles, before the model is called (see `_begin`)
             events.append(start())
@@ -517,6 +521,9 @@ class ChatState(rx.State):
             return False
         lang = await self._lang()
         thread.pending = pending_items(text, self.current_model, now=utcnow(), lang=lang)
+        # The page switches to "answering" now (stop button, hidden edit buttons), so the update
+        # with the stored bubbles, which the first token may wait behind, changes only the rows.
+        thread.streaming_id = PENDING_ANSWER_ID
         return True
 
     async def _send(self, form: dict) -> tuple[Any, list]:
