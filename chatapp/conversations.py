@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from chatapp import metrics, store
+from chatapp import metrics, pace, store
 from chatapp.db import session_scope
 from chatapp.errors import InvalidInput, NotFound
 from chatapp.llm.types import StreamDone, TextDelta
@@ -370,11 +370,13 @@ def start_answer(
     job = AnswerJob(user_id=user_id, message_id=message_id, request=request, client=client)
     _jobs[message_id] = job
     metrics.answer_started()
+    pace.stream_started()
 
     async def _run() -> None:
         try:
             await job.run()
         finally:
+            pace.stream_ended()
             # Keep the finished job a little so followers read the final text from memory.
             asyncio.get_running_loop().call_later(30, _jobs.pop, message_id, None)
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, cast
 
-from chatapp import url_guard
+from chatapp import pace, url_guard
 from chatapp.config import Settings, get_settings
 from chatapp.demo_model import DEMO_MODEL_ID, DemoModel
 from chatapp.errors import BlockedURL, ConfigError
@@ -26,14 +26,6 @@ from chatapp.llm.types import StreamDone, TextDelta
 DEFAULT_REAL_MODELS = ("gpt-4o-mini",)
 # Discovered model lists are cached this long (providers add models rarely).
 MODEL_CACHE_S = 600.0
-# How often streamed text goes to the browser (ChatState.follow), and the pace the model's stream
-# is read at (ChatClient read_pace). Why 100 ms (bench/README.md, "stream cost"): each batch is
-# one websocket frame with ~115 bytes of framing around the new text; at ~95 chunks/s x 4 chars a
-# batch carries ~38 chars (~3 B/char of framing) vs ~30 at 80 ms. Chinese text itself is 3 B/char,
-# sent once. 10 updates/s still reads as smooth, and every batch and every network read costs CPU
-# per stream: fewer of them = more streams per core. The first text is not delayed: the follower
-# sends as soon as text arrives after a quiet spell (added first-token time).
-STREAM_BATCH_S = 0.1
 MODEL_LIST_TIMEOUT_S = 5.0
 # What a provider lists besides chat models: embeddings, images, audio, moderation.
 _NOT_CHAT = re.compile(r"embed|whisper|tts|dall-e|image|moderation|audio|rerank", re.I)
@@ -208,9 +200,9 @@ class ModelRouter:
                 timeout=wait,
                 first_byte_timeout=wait,
                 idle_timeout=wait,
-                # Answers reach the browser in batches every STREAM_BATCH_S: reading the model's
+                # Answers reach the browser in batches (chatapp/pace.py): reading the model's
                 # stream at that pace costs one read per batch instead of one per chunk.
-                read_pace=STREAM_BATCH_S,
+                read_pace=pace.batch_s,
             )
             self._clients[provider.name] = client
         # ChatClient's stream_chat takes typed keyword parameters; it satisfies the protocol.

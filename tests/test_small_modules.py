@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from chatapp import pace
 from chatapp.demo_model import DemoModel, demo_answer
 from chatapp.errors import user_message
 from chatapp.llm.types import StreamDone, TextDelta
@@ -103,3 +104,21 @@ async def test_demo_model_streams_the_answer_then_done():
     assert isinstance(events[-1], StreamDone) and events[-1].finish_reason == "stop"
     text = "".join(e.text for e in events if isinstance(e, TextDelta))
     assert text == demo_answer("hi")
+
+
+def test_batches_stretch_with_the_streams_of_the_process_and_stop_at_the_cap():
+    assert pace.batch_s() == pace.STREAM_BATCH_S
+    try:
+        for _ in range(pace.BUSY_STREAMS):
+            pace.stream_started()
+        assert pace.batch_s() == pace.STREAM_BATCH_S
+        for _ in range(pace.BUSY_STREAMS // 5):
+            pace.stream_started()
+        assert pace.STREAM_BATCH_S < pace.batch_s() < pace.STREAM_BATCH_MAX_S
+        for _ in range(pace.BUSY_STREAMS * 3):
+            pace.stream_started()
+        assert pace.batch_s() == pace.STREAM_BATCH_MAX_S
+    finally:
+        for _ in range(pace.BUSY_STREAMS * 5):
+            pace.stream_ended()
+    assert pace.batch_s() == pace.STREAM_BATCH_S  # never below zero streams

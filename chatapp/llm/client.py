@@ -101,7 +101,7 @@ class ChatClient:
         first_byte_timeout: float | None = 60.0,
         idle_timeout: float | None = 60.0,
         connect_timeout: float | None = None,
-        read_pace: float = 0.0,
+        read_pace: float | Callable[[], float] = 0.0,
         backoff_base: float = 0.5,
         backoff_max: float = 8.0,
         max_retry_wait: float = 20.0,
@@ -123,7 +123,8 @@ class ChatClient:
             read_pace: Once text flows, wait this long after handing out what one network read
                 brought before reading again: what arrived meanwhile comes in one read. A reader
                 that shows text in batches anyway loses nothing and spends far less CPU per
-                stream than one socket read per tiny chunk (0 reads as soon as bytes arrive).
+                stream than one socket read per tiny chunk (0 reads as soon as bytes arrive). A
+                function is asked before each pause (the app stretches it under load).
             backoff_base: First backoff ceiling in seconds; doubles with each retry.
             backoff_max: Largest backoff ceiling in seconds.
             max_retry_wait: Cap on a provider's Retry-After.
@@ -518,10 +519,11 @@ class ChatClient:
                         state.text += text
                         texts += 1
                         yield TextDelta(text)
-                if texts and self.read_pace and not done and loop.time() - asked > _WAITED_S:
+                pace = self.read_pace() if callable(self.read_pace) else self.read_pace
+                if texts and pace and not done and loop.time() - asked > _WAITED_S:
                     # This read waited for the network: we are level with the model. Let the
                     # next chunks gather (chunks already received are handed out at once).
-                    await asyncio.sleep(self.read_pace)
+                    await asyncio.sleep(pace)
             if not done and state.finish_reason is None:
                 what = (
                     "the event stream was empty" if not state.chunks else "the stream ended early"

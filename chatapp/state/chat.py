@@ -2,7 +2,7 @@
 
 Handlers validate, call a use case, assign vars. Every handler that touches a conversation re-checks
 the logged-in user. Answers stream in a background task that sends only the *new* text to the
-browser, batched (see `STREAM_BATCH_S`), via `window.chatStream` in assets/chat_markdown.jsx; the
+browser, batched (see chatapp/pace.py), via `window.chatStream` in assets/chat_markdown.jsx; the
 finished answer then replaces its live bubble, without its text for the tab that streamed it. This
 keeps websocket traffic O(answer), not O(answer²).
 """
@@ -20,13 +20,13 @@ from urllib.parse import urlsplit
 import reflex as rx
 from sqlalchemy.exc import SQLAlchemyError
 
-from chatapp import conversations, logs, settings_service, store
+from chatapp import conversations, logs, pace, settings_service, store
 from chatapp.config import get_settings
 from chatapp.db import session_scope
 from chatapp.errors import InvalidInput, NotFound, user_message
 from chatapp.i18n import translate
 from chatapp.models import Conversation, Message, utcnow
-from chatapp.providers import STREAM_BATCH_S, get_router
+from chatapp.providers import get_router
 from chatapp.secretbox import box_for
 from chatapp.state import stream_push
 from chatapp.state.auth import AuthState
@@ -749,8 +749,8 @@ class ChatState(rx.State):
                 handle.sent = len(text)
             if finished:
                 return True
-            if batch:  # let the next batch gather (see STREAM_BATCH_S)
-                await asyncio.sleep(STREAM_BATCH_S)
+            if batch:  # let the next batch gather (see chatapp/pace.py)
+                await asyncio.sleep(pace.batch_s())
             # Then wake as soon as text arrives: the first token, and the first after a pause, go
             # out at once instead of waiting for a polling tick (that tick was most of the added
             # time to first token). Wake anyway every FOLLOW_BEAT_S to beat.
