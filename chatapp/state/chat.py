@@ -680,18 +680,27 @@ class ChatState(rx.State):
         first batch), so the finished text need not be sent again. A follower started by a page
         load could push its first batch before the page's scripts run: it sends the text again.
 
-        The state is locked twice per answer (start and end); in between, batches go straight to
-        the tab's socket and a resync arrives through the follower handle (see stream_push).
+        The state is locked once per answer when the tab sent the message here (at the end),
+        twice otherwise; in between, batches go straight to the tab's socket and a resync arrives
+        through the follower handle (see stream_push).
         """
         token = self.router.session.client_token
-        async with self:
-            if (await self._thread()).streaming_id != message_id:
-                return
-            # A job of this process was started for this user (checked when it began): ask who
-            # is logged in (a query) only to read another process's checkpoints — not before the
-            # first token. The end re-checks anyway.
-            job = conversations.get_job(message_id)
-            user_id = None if job is not None else await self._user_id()
+        job = conversations.get_job(message_id) if own else None
+        user_id = None
+        if job is None:
+            # Not just sent from this tab to this process (a reload, a resync): check that the
+            # tab still shows this answer. The send handler itself set `streaming_id` and started
+            # the job a moment ago; taking the lock again only to read that back was one of the
+            # two state round trips per answer (through Redis with several workers) that 300
+            # answers starting within a second pile up (bench/README.md, "concurrency"). The end
+            # re-checks under the lock anyway.
+            async with self:
+                if (await self._thread()).streaming_id != message_id:
+                    return
+                # A job of this process was started for this user (checked when it began): ask
+                # who is logged in (a query) only to read another process's checkpoints.
+                job = conversations.get_job(message_id)
+                user_id = None if job is not None else await self._user_id()
         if job is None and user_id is None:
             return
         handle = stream_push.register(token, message_id)
