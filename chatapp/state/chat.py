@@ -112,6 +112,16 @@ class ThreadState(rx.State):
     def _clear(self) -> None:
         self._assign(messages=[], recent=[], pending=[], has_earlier=False, streaming_id=-1)
 
+    def _replace(self, item: MessageItem) -> None:
+        """Puts `item` in place of the shown message with its id, in that message's row."""
+        for name in ("recent", "messages"):
+            shown: list[MessageItem] = getattr(self, name)
+            if any(m.id == item.id for m in shown):
+                setattr(
+                    self, name, [keep_keys([m], [item])[0] if m.id == item.id else m for m in shown]
+                )
+                return
+
     def _add_recent(self, items: list[MessageItem]) -> None:
         """Shows new bubbles at the end of the conversation."""
         recent = self.recent + items
@@ -784,14 +794,7 @@ class ChatState(rx.State):
             # The tab holds exactly this text already (cs.a batches, in order, on one socket):
             # don't send it a second time (3 bytes per Chinese character).
             item.content, item.streamed = "", True
-        if any(m.id == message_id for m in thread.recent):
-            thread.recent = [
-                keep_keys([m], [item])[0] if m.id == message_id else m for m in thread.recent
-            ]
-        elif any(m.id == message_id for m in thread.messages):
-            thread.messages = [
-                keep_keys([m], [item])[0] if m.id == message_id else m for m in thread.messages
-            ]
+        thread._replace(item)
         if any(c.id == conversation_id for c in self.conversations):
             # The list row's preview and time, without re-sending the whole list.
             self.row_patch = {**self.row_patch, conversation_id: row}
