@@ -60,9 +60,13 @@ def free_redis_db(url: str = "redis://127.0.0.1:6379") -> str:
     return f"{url}/{db}"
 
 
-def run(smoke: bool, only: set[str] | None, workers: int = 0) -> dict[str, Any]:
+def run(
+    smoke: bool, only: set[str] | None, workers: int = 0, load_steps: list[int] | None = None
+) -> dict[str, Any]:
     """Runs the benchmarks; returns everything measured."""
-    p = SMOKE if smoke else FULL
+    p = dict(SMOKE if smoke else FULL)
+    if load_steps:
+        p["load_steps"] = load_steps
     out: dict[str, Any] = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "smoke": smoke,
@@ -232,9 +236,15 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=0, help="load/memory with N workers + Redis (default: 1)"
     )
+    parser.add_argument(
+        "--load-steps",
+        default="",
+        help="comma-separated user counts for the concurrency steps (default 50,100,200,...)",
+    )
     args = parser.parse_args()
     only = {x.strip() for x in args.only.split(",") if x.strip()} or None
-    result = run(args.smoke, only, args.workers)
+    steps = [int(x) for x in args.load_steps.split(",") if x.strip()]
+    result = run(args.smoke, only, args.workers, steps or None)
     save(result)
     text = json.dumps(result, indent=2, ensure_ascii=False)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d-%H%M")

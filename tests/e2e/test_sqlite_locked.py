@@ -14,8 +14,12 @@ from tests.fakes.openai_server import Reply
 def test_locked_database_is_explained_and_recovers(page, app, fake_llm):
     page.goto(app.url + "/")
     expect(page.locator("#composer-input")).to_be_visible()
+    # The timer thread ends the lock: the connection must allow use from another thread (without
+    # this the rollback raised in the timer and the lock lasted until `close`).
     locker = sqlite3.connect(
-        app.env["DATABASE_URL"].removeprefix("sqlite:///"), isolation_level=None
+        app.env["DATABASE_URL"].removeprefix("sqlite:///"),
+        isolation_level=None,
+        check_same_thread=False,
     )
     locker.execute("BEGIN EXCLUSIVE")
     release = threading.Timer(8.0, locker.rollback)
