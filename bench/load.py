@@ -108,6 +108,7 @@ class User:
     updates: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     received_bytes: int = 0
+    sent_at: float = 0.0
 
     async def connect(self) -> None:
         """Connects and hydrates (runs the page's on_load)."""
@@ -138,6 +139,7 @@ class User:
 
     async def stream(self, text: str, timeout: float) -> None:
         """Sends a message and waits for its answer to finish streaming."""
+        self.sent_at = time.monotonic()
         await self.sio.emit("event", self.proto.send_with(text), namespace=NS)
         try:
             await asyncio.wait_for(self.done.wait(), timeout)
@@ -176,6 +178,8 @@ async def _concurrency_step(
         live = [u for u in users if u.hydrated.is_set()]
         text = ("load test " * (answer_chars // 10 + 1))[:answer_chars]
         expected_s = (answer_chars + 10) / 4 / chunks_per_s
+        me = psutil.Process()
+        client0 = sum(me.cpu_times()[:2])
         cpu0, t0 = tree_cpu_seconds(pid), time.monotonic()
         rss_peak = 0
 
@@ -196,6 +200,7 @@ async def _concurrency_step(
         sampler.cancel()
         elapsed = time.monotonic() - t0
         cpu = tree_cpu_seconds(pid) - cpu0
+        client_cpu = sum(me.cpu_times()[:2]) - client0
     finally:
         await asyncio.gather(*(u.close() for u in users))
     pairs = [(a, b) for u in users for a, b in zip(u.updates, u.updates[1:], strict=False)]
@@ -206,6 +211,11 @@ async def _concurrency_step(
         if b - a > max_gap_s:
             slow[int(a - t0)] = slow.get(int(a - t0), 0) + 1
     errors += [e for u in users for e in u.errors]
+    # Time to the first streamed text under load (the fake model answers at once), and when the
+    # streams began and ended: the long gaps cluster where many sends or many ends meet.
+    first = [u.updates[0] - u.sent_at for u in users if u.updates and u.sent_at]
+    starts = [u.updates[0] - t0 for u in users if u.updates]
+    ends = [u.updates[-1] - t0 for u in users if u.updates]
     return {
         "users": n,
         "errors": len(errors),
@@ -215,9 +225,16 @@ async def _concurrency_step(
         "update_gap_ms_p99": round(percentile(gaps, 99) * 1000, 1),
         "update_gap_ms_max": round(max(gaps) * 1000, 1) if gaps else None,
         "slow_gaps_by_second": dict(sorted(slow.items())),
+        "first_update_ms_p50": round(percentile(first, 50) * 1000, 1),
+        "first_update_ms_p99": round(percentile(first, 99) * 1000, 1),
+        "streams_started_s": [round(percentile(starts, q), 1) for q in (0, 50, 100)],
+        "streams_ended_s": [round(percentile(ends, q), 1) for q in (0, 50, 100)],
         "seconds": round(elapsed, 1),
+        "t0_unix": round(time.time() - (time.monotonic() - t0), 3),
         "loadavg_1min_before": round(load_before, 1),
         "backend_cpu_cores": round(cpu / elapsed, 2),
+        # The load client shares the two cores: when it is busy, its own clock reads late.
+        "load_client_cpu_cores": round(client_cpu / elapsed, 2),
         # What one answer cost the app, whatever else the machine was doing: the figure to
         # extrapolate capacity from on a shared machine.
         "backend_cpu_ms_per_stream": round(cpu / max(1, n) * 1000, 1),

@@ -9,6 +9,7 @@ own process at a fixed pace (concurrency and idle memory — the load client nee
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -21,6 +22,7 @@ from playwright.sync_api import sync_playwright
 
 from bench import big, load, stream_cost, ttft
 from bench.common import RESULTS, launch_browser, load_stack, machine, stack
+from tests.deploy.topology import fresh_pg_database
 
 TARGETS = {
     "payload_bytes_per_char": "<= 10, flat (64k/1k <= 1.2)",
@@ -60,8 +62,18 @@ def free_redis_db(url: str = "redis://127.0.0.1:6379") -> str:
     return f"{url}/{db}"
 
 
+def _flush_redis(url: str) -> None:
+    import redis
+
+    redis.Redis.from_url(url).flushdb()
+
+
 def run(
-    smoke: bool, only: set[str] | None, workers: int = 0, load_steps: list[int] | None = None
+    smoke: bool,
+    only: set[str] | None,
+    workers: int = 0,
+    load_steps: list[int] | None = None,
+    database: str = "sqlite",
 ) -> dict[str, Any]:
     """Runs the benchmarks; returns everything measured."""
     p = dict(SMOKE if smoke else FULL)
@@ -107,7 +119,17 @@ def run(
                     # Several workers need the Redis state manager (reflex/utils/exec.py).
                     env = {"REDIS_URL": free_redis_db(), "GRANIAN_WORKERS": str(workers)}
                     out["load_workers"] = {"workers": workers, "redis": env["REDIS_URL"]}
-                with load_stack(LOAD_CHUNKS_PER_S, env_extra=env) as ls:
+                out["load_database"] = database
+                with contextlib.ExitStack() as stack_:
+                    if workers:
+                        # Leave the database empty for the next run (the states of a thousand
+                        # users otherwise stay behind, and the numbers run out after 15 runs).
+                        stack_.callback(_flush_redis, env["REDIS_URL"])
+                    if database == "postgres":
+                        # The scale-out topology (docs/deploy.md): several workers share one
+                        # PostgreSQL, not one SQLite file (whose single writer they queue on).
+                        env["DATABASE_URL"] = stack_.enter_context(fresh_pg_database())
+                    ls = stack_.enter_context(load_stack(LOAD_CHUNKS_PER_S, env_extra=env))
                     out.setdefault("startup_warm_s", round(ls.startup_s, 1))
                     proto = load.capture_protocol(browser, ls.app.url)
                     # Load first: the memory step leaves 1,000 idle states behind, which made
@@ -241,10 +263,17 @@ def main() -> None:
         default="",
         help="comma-separated user counts for the concurrency steps (default 50,100,200,...)",
     )
+    parser.add_argument(
+        "--database",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="the load/memory app's database: a SQLite file, or a fresh PostgreSQL database on "
+        "127.0.0.1:5432 (the scale-out topology)",
+    )
     args = parser.parse_args()
     only = {x.strip() for x in args.only.split(",") if x.strip()} or None
     steps = [int(x) for x in args.load_steps.split(",") if x.strip()]
-    result = run(args.smoke, only, args.workers, steps or None)
+    result = run(args.smoke, only, args.workers, steps or None, args.database)
     save(result)
     text = json.dumps(result, indent=2, ensure_ascii=False)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d-%H%M")

@@ -10,6 +10,7 @@ from chatapp.pages.chat import chat_page
 from chatapp.pages.login import login_page
 from chatapp.pages.roles import roles_page
 from chatapp.pages.settings import settings_page
+from chatapp.runtime import tune_process
 from chatapp.startup import startup
 from chatapp.state.auth import LoginState
 from chatapp.state.chat import ChatState
@@ -41,4 +42,6 @@ app.add_page(
     title="chatapp",
     on_load=[SettingsState.apply_preferences, SettingsState.load_page],
 )
+# In each worker, once it serves (see chatapp/runtime.py).
+app.register_lifespan_task(tune_process)
 app.add_page(login_page, route="/login", title="登录 · chatapp", on_load=LoginState.on_load)

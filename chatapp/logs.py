@@ -83,3 +83,7 @@ def setup_logging(fmt: str | None = None, level: str | None = None) -> None:
     root.setLevel(level)
     # The readiness check asks Alembic for the revision on every probe; its INFO lines are noise.
     logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
+    # httpx logs every request at INFO ("HTTP Request: POST ..."): one synchronous log line per
+    # answer on the event loop, 300 of them within a second when many users send at once; our
+    # own answer logs say what matters (bench/README.md, "concurrency").
+    logging.getLogger("httpx").setLevel(logging.WARNING)

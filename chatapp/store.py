@@ -26,12 +26,21 @@ CONVERSATION_SETTINGS = {
 }
 
 
+def _keep(session: Session, obj: Any) -> Any:
+    """Holds `obj` for the session's life. SQLAlchemy's identity map keeps only weak references:
+    a row nobody held between two lookups was garbage and the second lookup queried it again
+    (a new conversation's first message read its conversation five times; bench/README.md)."""
+    if obj is not None:
+        session.info.setdefault("chatapp_rows", []).append(obj)
+    return obj
+
+
 def create_conversation(session: Session, *, user_id: int, **fields: Any) -> Conversation:
     """Creates a conversation owned by `user_id`."""
     conv = Conversation(user_id=user_id, **fields)
     session.add(conv)
     session.flush()
-    return conv
+    return _keep(session, conv)
 
 
 def get_conversation(
@@ -41,7 +50,7 @@ def get_conversation(
 
     By primary key through the session's identity map: a use case that checks the same
     conversation several times in one session queries it once (bench/README.md, "concurrency")."""
-    conv = session.get(Conversation, conversation_id)
+    conv = _keep(session, session.get(Conversation, conversation_id))
     return conv if conv is not None and conv.user_id == user_id else None
 
 
@@ -140,7 +149,7 @@ def add_message(
 
 def get_message(session: Session, *, user_id: int, message_id: int) -> Message | None:
     """The message if it belongs to `user_id` (by primary key, like `get_conversation`)."""
-    msg = session.get(Message, message_id)
+    msg = _keep(session, session.get(Message, message_id))
     return msg if msg is not None and msg.user_id == user_id else None
 
 

@@ -282,3 +282,30 @@ async def test_other_users_ids_are_not_found(alice):
             conversations.clear_context(s, user_id=bob_id, conversation_id=cid)
     with session_scope() as s:
         assert store.count_messages(s, user_id=alice, conversation_id=cid) == 2
+
+
+def test_a_turn_reads_its_conversation_row_once(alice, engine):
+    """A turn looks its conversation up several times (send, each added message, the request):
+    the rows are held for the session, so only the first lookup queries the database (the
+    identity map's weak references used to let them go: five SELECTs per first message)."""
+    from sqlalchemy import event
+
+    cid = _new_conv(alice)
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        with session_scope() as s:
+            turn = conversations.send_message(s, user_id=alice, conversation_id=cid, text="hi")
+            conversations.build_request(s, user_id=alice, turn=turn)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    conversation_reads = [
+        q
+        for q in statements
+        if q.lstrip().upper().startswith("SELECT") and "FROM conversation" in q
+    ]
+    assert len(conversation_reads) == 1, conversation_reads

@@ -34,6 +34,7 @@ from typing import Any
 
 import httpx
 
+from .deadline import ReadDeadline
 from .errors import (
     LLMAuthError,
     LLMBadRequestError,
@@ -467,6 +468,7 @@ class ChatClient:
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise _transport_error(exc, call.secrets, got_bytes=False) from None
         chunks = response.aiter_bytes()
+        deadline: ReadDeadline | None = None
         try:
             request_id = response.headers.get("x-request-id")
             if response.status_code >= 400:
@@ -480,6 +482,8 @@ class ChatClient:
                     yield event
                 return
             decoder = SSEDecoder()
+            # One timer for the whole stream, not one per chunk (see chatapp/llm/deadline.py).
+            deadline = ReadDeadline()
             got_bytes = done = False
             while not done:
                 if got_bytes:
@@ -489,10 +493,12 @@ class ChatClient:
                 else:
                     budget = max(0.0, self.first_byte_timeout - (loop.time() - started))
                 asked = loop.time()
+                deadline.start(budget)
                 try:
-                    async with asyncio.timeout(budget):
-                        chunk = await anext(chunks, None)
-                except TimeoutError:
+                    chunk = await anext(chunks, None)
+                except asyncio.CancelledError:
+                    if not deadline.expired():
+                        raise  # a stop, not a timeout
                     phase = "idle" if got_bytes else "first_byte"
                     raise LLMTimeoutError(
                         f"no data within the {phase} timeout",
@@ -504,6 +510,8 @@ class ChatClient:
                     raise _transport_error(
                         exc, call.secrets, got_bytes=got_bytes, partial_text=state.text
                     ) from None
+                finally:
+                    deadline.stop()
                 if chunk is None:
                     break
                 if not got_bytes:
@@ -516,7 +524,7 @@ class ChatClient:
                         break
                     text = _apply_chunk(sse, state, request_id, response.headers, call.secrets)
                     if text:
-                        state.text += text
+                        state.add_text(text)
                         texts += 1
                         yield TextDelta(text)
                 pace = self.read_pace() if callable(self.read_pace) else self.read_pace
@@ -536,6 +544,8 @@ class ChatClient:
                 )
             yield StreamDone(state.finish_reason, state.usage, state.model, request_id)
         finally:
+            if deadline is not None:
+                deadline.close()
             aclose = getattr(chunks, "aclose", None)
             if aclose is not None:
                 await aclose()
@@ -571,11 +581,24 @@ class _StreamState:
 
     def __init__(self) -> None:
         self.created = time.monotonic()
-        self.text = ""
+        # The text so far, as parts joined when read: `text += part` copied the whole answer on
+        # every chunk (O(answer^2) for a long answer).
+        self._parts: list[str] = []
         self.chunks = 0
         self.finish_reason: str | None = None
         self.usage: Usage | None = None
         self.model: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The answer text gathered so far."""
+        if len(self._parts) > 1:
+            self._parts[:] = ["".join(self._parts)]
+        return self._parts[0] if self._parts else ""
+
+    def add_text(self, text: str) -> None:
+        """Appends text the model sent."""
+        self._parts.append(text)
 
 
 # -- pure helpers ----------------------------------------------------------------------------

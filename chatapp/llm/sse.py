@@ -51,7 +51,7 @@ class SSEDecoder:
     """Turns a byte stream into `ServerSentEvent`s, one `feed()` call at a time."""
 
     def __init__(self) -> None:
-        self._buffer = bytearray()
+        self._buffer = b""  # the start of a line whose end has not arrived
         self._skip_lf = False  # the previous chunk ended with CR: an LF next is part of it
         self._first_line = True
         self._data: list[str] = []
@@ -79,17 +79,18 @@ class SSEDecoder:
             self._skip_lf = False
             if chunk[:1] == b"\n":
                 chunk = chunk[1:]
-        self._buffer += chunk
+        data = self._buffer + chunk if self._buffer else bytes(chunk)
+        # Split in C: `bytes.split` when there is no CR (what providers send), the regex
+        # otherwise. The last piece is the unfinished line (empty when the data ends a line).
+        lines = _LINE_END.split(data) if b"\r" in data else data.split(b"\n")
+        self._buffer = lines.pop()
+        if not self._buffer and data.endswith(b"\r"):
+            self._skip_lf = True
         events: list[ServerSentEvent] = []
-        start = 0
-        for match in _LINE_END.finditer(self._buffer):
-            event = self._line(bytes(self._buffer[start : match.start()]))
+        for raw in lines:
+            event = self._line(raw)
             if event is not None:
                 events.append(event)
-            start = match.end()
-        if start and self._buffer[start - 1 : start] == b"\r" and start == len(self._buffer):
-            self._skip_lf = True
-        del self._buffer[:start]
         return events
 
     def _line(self, raw: bytes) -> ServerSentEvent | None:

@@ -75,13 +75,11 @@ class AuthState(rx.State):
             return None
         try:
             with session_scope() as session:
-                claims = tokens.verify_session(session, settings=get_settings(), token=token)
-                user = accounts.get_user(session, user_id=claims.user_id)
-                if user is None:
-                    return None
-                name, avatar, admin = user.nickname, user.avatar, user.is_admin
+                who = tokens.verify_session_user(session, settings=get_settings(), token=token)
         except AuthError:
             return None
+        name, avatar, admin = who.nickname, who.avatar, who.is_admin
+        claims = who.claims
         # Assign only on change: callers in background tasks hold the lock, but why dirty vars.
         if self.nickname != name:
             self.nickname = name

@@ -19,12 +19,13 @@ from urllib.parse import urlsplit
 
 import reflex as rx
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
 
 from chatapp import conversations, logs, pace, settings_service, store
 from chatapp.config import get_settings
 from chatapp.db import session_scope
 from chatapp.errors import InvalidInput, NotFound, user_message
-from chatapp.i18n import translate
+from chatapp.i18n import normalise_language, translate
 from chatapp.models import Conversation, Message, utcnow
 from chatapp.providers import get_router
 from chatapp.secretbox import box_for
@@ -190,6 +191,11 @@ class ChatState(rx.State):
         values = await asyncio.to_thread(
             _read_conversation, user_id, conversation_id, await self._lang()
         )
+        await self._show_conversation(user_id, conversation_id, values)
+
+    async def _show_conversation(
+        self, user_id: int, conversation_id: str, values: ConversationView | None
+    ) -> None:
         if values is None:
             log.warning("user %s asked for conversation %s: not theirs", user_id, conversation_id)
             await self._clear_current()
@@ -423,7 +429,9 @@ class ChatState(rx.State):
         rows = rows[-PAGE_SIZE:]
         thread.messages = [message_item(m, now=now, lang=lang) for m in rows] + thread.messages
 
-    async def _begin(self, user_id: int, make_turn, *, appends: bool = False):
+    async def _begin(
+        self, user_id: int, make_turn, *, appends: bool = False, new_conversation: bool = False
+    ):
         """Runs a use case that opens an answer slot and shows it. Returns a function that calls
         the model and returns the follower's event, or None if no answer was opened.
 
@@ -431,6 +439,12 @@ class ChatState(rx.State):
         of a send) while the model works on its first token, instead of after it — with a model
         that answers at once the first token used to wait ~20 ms behind that render
         (bench/README.md, "first token"). The user message is committed first either way.
+
+        Everything the turn reads and writes happens in ONE trip to a worker thread (the turn,
+        the conversation shown again when the turn does not just add bubbles, and the list for a
+        `new_conversation`): with 300 users sending at once, each trip waited in the thread
+        pool's queue, and a first message took four (create, turn, conversation, list): 3.2 s
+        from send to first token instead of ~1 (bench/README.md, "concurrency").
         """
         thread = await self._thread()
         if thread.streaming_id >= 0:
@@ -441,14 +455,21 @@ class ChatState(rx.State):
         appending = appends and self.current_id != "" and not self.not_found
         try:
             # In a thread: a handler that blocks the event loop stalls every stream of the process.
-            started = await asyncio.to_thread(_start_turn, user_id, make_turn, lang, appending)
+            started = await asyncio.to_thread(
+                _start_turn,
+                user_id,
+                make_turn,
+                lang,
+                appending,
+                (self.search_query, self._list_limit) if new_conversation else None,
+            )
         except InvalidInput as exc:
             self.notice = user_message(exc.reason, lang)
             return None
         except NotFound:
             self.notice = user_message("not_found", lang)
             return None
-        turn, request, (api_key, base_url), shown = started
+        turn, request, (api_key, base_url), shown, view, listing = started
         self._assign(notice="", editing_id=-1)
         if shown is not None and turn.conversation_id == self.current_id:
             title, items = shown
@@ -457,10 +478,13 @@ class ChatState(rx.State):
             thread._add_recent(keep_keys(pending, items))
             self._assign(current_title=title)
         else:
-            await self._load_conversation(user_id, turn.conversation_id)
+            await self._show_conversation(user_id, turn.conversation_id, view)
         thread.streaming_id = turn.assistant_message_id
         top = self.conversations[0] if self.conversations else None
-        if top is None or top.id != self.current_id or top.title != self.current_title:
+        if listing is not None:
+            items, more = listing
+            self._assign(conversations=items, has_more_conversations=more, row_patch={})
+        elif top is None or top.id != self.current_id or top.title != self.current_title:
             # A new or re-titled conversation shows at once; otherwise the list row (preview,
             # time) is patched when the answer ends: every refresh re-sends the whole list.
             await self._refresh_list(user_id)
@@ -475,7 +499,7 @@ class ChatState(rx.State):
                 request=request,
                 client=router.client_for(request.model, api_key=api_key, base_url=base_url),
             )
-            return ChatState.follow(turn.assistant_message_id, True)
+            return ChatState.follow(turn.assistant_message_id, True, lang)
 
         return start
 
@@ -552,20 +576,24 @@ class ChatState(rx.State):
         if not self.current_id:
             if not text.strip():
                 return None, []
-            self.current_id = await asyncio.to_thread(_create_conversation, user_id)
             created = True
         cid = self.current_id
         start = await self._begin(
             user_id,
             lambda s: conversations.send_message(
-                s, user_id=user_id, conversation_id=cid, text=text
+                s,
+                user_id=user_id,
+                # The home page: the conversation is created with the message, in one go.
+                conversation_id=cid or _create_conversation(s, user_id),
+                text=text,
             ),
             # A conversation created just now has no settings shown yet: load it whole.
             appends=not created,
+            new_conversation=created,
         )
         events: list = (
-            [rx.call_script(f"window.history.replaceState(null,'','/chat/{cid}')")]
-            if created
+            [rx.call_script(f"window.history.replaceState(null,'','/chat/{self.current_id}')")]
+            if created and self.current_id
             else []
         )
         return start, events
@@ -683,12 +711,14 @@ class ChatState(rx.State):
     # ---- streaming -----------------------------------------------------------------------------
 
     @rx.event(background=True)
-    async def follow(self, message_id: int, own: bool = False):
+    async def follow(self, message_id: int, own: bool = False, lang: str = ""):
         """Pushes an answer's new text to this tab until it is finished (any process, any reload).
 
         `own`: the tab sent the message itself (its page and stream store were running before the
         first batch), so the finished text need not be sent again. A follower started by a page
         load could push its first batch before the page's scripts run: it sends the text again.
+        `lang`: the language the send handler showed the page in (saves reading UIState at the
+        end).
 
         The state is locked once per answer when the tab sent the message here (at the end),
         twice otherwise; in between, batches go straight to the tab's socket and a resync arrives
@@ -724,10 +754,32 @@ class ChatState(rx.State):
             thread = await self._thread()
             if stream_push.current(token) is None and thread.streaming_id == message_id:
                 thread.streaming_id = -1
-                user_id = await self._user_id()
+                user_id = await self._final_user(job if own else None)
                 if user_id is not None:
-                    await self._show_final(thread, user_id, message_id, handle.sent if own else -1)
+                    await self._show_final(
+                        thread,
+                        user_id,
+                        message_id,
+                        handle.sent if own else -1,
+                        normalise_language(lang) if lang else await self._lang(),
+                    )
         await stream_push.push_script(token, _js("d", message_id))
+
+    async def _final_user(self, own_job: conversations.AnswerJob | None) -> int | None:
+        """Who the finished answer is shown to, checked under the state lock at the end.
+
+        The answer this tab sent here (`own_job`, started for the user the send handler
+        verified): the tab's session token must still be that user's (signature and expiry, no
+        query). 300 answers ending within a second each ran the two session-table queries of
+        `_user_id` on the event loop while holding the state lock, which was one of the long
+        update gaps at the end of the concurrency benchmark (bench/README.md). The tab already
+        holds the whole text; its next handler re-checks the sessions table as every handler
+        does. Any other follower asks the sessions table.
+        """
+        if own_job is None:
+            return await self._user_id()
+        claims = (await self.get_state(AuthState))._claims()
+        return own_job.user_id if claims is not None and claims.user_id == own_job.user_id else None
 
     async def _push_answer(
         self, token: str, handle: stream_push.FollowerHandle, message_id: int, user_id: int | None
@@ -778,10 +830,9 @@ class ChatState(rx.State):
                     await handle.wake.wait()
 
     async def _show_final(
-        self, thread: ThreadState, user_id: int, message_id: int, sent: int
+        self, thread: ThreadState, user_id: int, message_id: int, sent: int, lang: str
     ) -> None:
         """Puts the finished answer in place of its live bubble, and its preview in the list."""
-        lang = await self._lang()
         job = conversations.get_job(message_id)
         if job is not None and job.user_id == user_id and job.saved is not None:
             final = _final_view(*job.saved, lang=lang)  # no need to read back what it just wrote
@@ -800,32 +851,43 @@ class ChatState(rx.State):
             self.row_patch = {**self.row_patch, conversation_id: row}
 
 
-def _read_list(
-    user_id: int, query: str, limit: int, lang: str
-) -> tuple[list[ConversationItem], bool]:
+# The ChatState and ThreadState vars that show a conversation.
+ConversationView = tuple[dict[str, Any], dict[str, Any]]
+ListView = tuple[list[ConversationItem], bool]
+
+
+def _read_list(user_id: int, query: str, limit: int, lang: str) -> ListView:
     """The first `limit` rows of the conversation list, and whether there are more."""
+    with session_scope() as session:
+        return _list_view(session, user_id, query, limit, lang)
+
+
+def _list_view(session: Session, user_id: int, query: str, limit: int, lang: str) -> ListView:
     untitled = translate("chat.untitled", lang)
     now = utcnow()
-    with session_scope() as session:
-        rows = store.list_conversations(session, user_id=user_id, query=query, limit=limit + 1)
-        items = [conversation_item(c, now=now, lang=lang, untitled=untitled) for c in rows[:limit]]
+    rows = store.list_conversations(session, user_id=user_id, query=query, limit=limit + 1)
+    items = [conversation_item(c, now=now, lang=lang, untitled=untitled) for c in rows[:limit]]
     return items, len(rows) > limit
 
 
-def _read_conversation(
-    user_id: int, conversation_id: str, lang: str
-) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """The ChatState and ThreadState vars showing a conversation (its last PAGE_SIZE messages),
-    or None if it is not the user's."""
+def _read_conversation(user_id: int, conversation_id: str, lang: str) -> ConversationView | None:
+    """The vars showing a conversation (its last PAGE_SIZE messages), or None if it is not the
+    user's."""
+    with session_scope() as session:
+        return _conversation_view(session, user_id, conversation_id, lang)
+
+
+def _conversation_view(
+    session: Session, user_id: int, conversation_id: str, lang: str
+) -> ConversationView | None:
     now = utcnow()
     router = get_router()
-    with session_scope() as session:
-        conv = store.get_conversation(session, user_id=user_id, conversation_id=conversation_id)
-        if conv is None:
-            return None
-        rows = store.list_messages(
-            session, user_id=user_id, conversation_id=conv.id, limit=PAGE_SIZE + 1
-        )
+    conv = store.get_conversation(session, user_id=user_id, conversation_id=conversation_id)
+    if conv is None:
+        return None
+    rows = store.list_messages(
+        session, user_id=user_id, conversation_id=conv.id, limit=PAGE_SIZE + 1
+    )
     has_earlier = len(rows) > PAGE_SIZE
     rows = rows[-PAGE_SIZE:]
     live = [m for m in rows if m.status == "streaming" and m.id is not None]
@@ -851,19 +913,21 @@ def _read_conversation(
     return shown, thread
 
 
-def _create_conversation(user_id: int) -> str:
+def _create_conversation(session: Session, user_id: int) -> str:
     """A new conversation with the user's default model and role; its id."""
-    with session_scope() as session:
-        fields = settings_service.new_conversation_fields(
-            session, user_id=user_id, resolve_model=get_router().resolve
-        )
-        return store.create_conversation(session, user_id=user_id, **fields).id
+    fields = settings_service.new_conversation_fields(
+        session, user_id=user_id, resolve_model=get_router().resolve
+    )
+    return store.create_conversation(session, user_id=user_id, **fields).id
 
 
-def _start_turn(user_id: int, make_turn, lang: str, appending: bool):
+def _start_turn(
+    user_id: int, make_turn, lang: str, appending: bool, list_query: tuple[str, int] | None
+):
     """Runs a use case that opens an answer slot (committed on return) and reads what the answer
     needs: (turn, model request, the user's own key and base URL, and — when `appending` — the
-    conversation's title and the new bubbles)."""
+    conversation's title and the new bubbles, otherwise the whole conversation's view; the
+    list's first rows when `list_query` (search, limit) is given)."""
     with session_scope() as session:
         turn = make_turn(session)
         request = conversations.build_request(session, user_id=user_id, turn=turn)
@@ -884,7 +948,13 @@ def _start_turn(user_id: int, make_turn, lang: str, appending: bool):
             if conv is not None and all(rows):
                 title = conv.title or translate("chat.untitled", lang)
                 shown = (title, [message_item(m, now=now, lang=lang) for m in rows if m])
-    return turn, request, credentials, shown
+        view = (
+            None
+            if shown is not None
+            else _conversation_view(session, user_id, turn.conversation_id, lang)
+        )
+        listing = _list_view(session, user_id, *list_query, lang) if list_query else None
+    return turn, request, credentials, shown, view, listing
 
 
 def _read_final(

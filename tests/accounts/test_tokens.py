@@ -145,3 +145,20 @@ def test_seal_and_keyed_hash(settings):
     assert tokens.unseal(settings, "other-purpose", sealed) is None
     assert tokens.unseal(settings, "p", sealed[:-4] + "AAAA") is None
     assert tokens.keyed_hash(settings, "p", "1") != tokens.keyed_hash(settings, "q", "1")
+
+
+def test_verify_session_user_reads_the_profile_in_the_same_check(settings):
+    uid = new_user("o_profile")
+    with session_scope() as session:
+        user = session.get(User, uid)
+        assert user is not None
+        user.nickname, user.avatar, user.is_admin = "小明", "https://a.example/x.png", True
+    token = issue(settings, uid)
+    with session_scope() as session:
+        who = tokens.verify_session_user(session, settings=settings, token=token)
+    assert (who.claims.user_id, who.nickname, who.avatar, who.is_admin) == (
+        uid,
+        "小明",
+        "https://a.example/x.png",
+        True,
+    )
