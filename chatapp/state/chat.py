@@ -477,8 +477,10 @@ class ChatState(rx.State):
             pending, thread.pending = thread.pending, []
             thread._add_recent(keep_keys(pending, items))
             self._assign(current_title=title)
-        else:
+        elif shown is None:
             await self._show_conversation(user_id, turn.conversation_id, view)
+        else:  # the bubbles were read for another conversation than the one shown: read it
+            await self._load_conversation(user_id, turn.conversation_id)
         thread.streaming_id = turn.assistant_message_id
         top = self.conversations[0] if self.conversations else None
         if listing is not None:
