@@ -316,7 +316,9 @@ function installComposer() {
     e.preventDefault();
     if (!area.value.trim()) return;
     const button = document.getElementById(area.id === "composer-input" ? "composer-send" : "edit-save");
-    if (button && button.dataset.busy === "true") return;
+    // No send button: an answer is streaming (Stop shows instead). The server would refuse the
+    // message, and submitting clears the box: keep the text until the answer has ended.
+    if (!button || button.dataset.busy === "true") return;
     area.form && area.form.requestSubmit();
   });
   document.addEventListener("submit", (e) => {

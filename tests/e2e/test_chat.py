@@ -75,6 +75,26 @@ def test_stop_cancels_upstream_and_keeps_partial_answer(page, app, fake_llm):
     expect(page.locator("#composer-send")).to_be_visible()
 
 
+def test_enter_while_an_answer_streams_keeps_the_typed_text(page, app, fake_llm):
+    """The next question typed while the answer streams is not sent (the server would refuse
+    it) and not cleared: it goes out with Enter once the answer has ended."""
+    fake_llm.queue(
+        Reply(text="第一个回答。" * 30, chunk_chars=2, chunks_per_s=30), Reply(text="second")
+    )
+    open_home(page, app)
+    send(page, "first question")
+    expect(page.locator("#stop-button")).to_be_visible(timeout=10_000)
+    send(page, "typed while streaming")
+    expect(page.locator("#composer-input")).to_have_value("typed while streaming")
+    wait_done(page)
+    expect(page.locator("#composer-send")).to_be_enabled()
+    page.locator("#composer-input").press("Enter")
+    expect(page.locator('[data-testid="user-bubble"]').last).to_have_text(
+        "typed while streaming", timeout=10_000
+    )
+    expect(last_answer(page)).to_have_text("second", timeout=20_000)
+
+
 def test_regenerate_and_edit_resend(page, app, fake_llm):
     fake_llm.queue(
         Reply(text="first answer"), Reply(text="second answer"), Reply(text="answer to edited")
