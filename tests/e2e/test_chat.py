@@ -264,7 +264,7 @@ def test_phone_layout_shows_one_pane(browser, app, fake_llm, session_token):
     # Under CI load the text sometimes never left (2 of 5 full runs; never alone): most likely
     # the URL changes and the sidebar hides before the new route's page has mounted, so the text
     # goes into the old page's composer and is gone with it. A person would type again; the
-    # cause is recorded on the issue.
+    # cause is not confirmed (session 4's closing note).
     try:
         expect(page.locator('[data-testid="user-bubble"]')).to_have_count(1, timeout=5_000)
     except AssertionError:
