@@ -249,12 +249,7 @@ class ChatState(rx.State):
         if user_id is None:
             return rx.redirect("/login")
         with session_scope() as session:
-            # The user's default model and role (settings page).
-            fields = settings_service.new_conversation_fields(
-                session, user_id=user_id, resolve_model=get_router().resolve
-            )
-            conv = store.create_conversation(session, user_id=user_id, **fields)
-            cid = conv.id
+            cid = _create_conversation(session, user_id)
         # Switch now, so a message typed before the navigation lands goes to the new chat.
         await self._load_conversation(user_id, cid)
         await self._refresh_list(user_id)
@@ -916,7 +911,7 @@ def _conversation_view(
 
 
 def _create_conversation(session: Session, user_id: int) -> str:
-    """A new conversation with the user's default model and role; its id."""
+    """A new conversation with the user's default model and role (settings page); its id."""
     fields = settings_service.new_conversation_fields(
         session, user_id=user_id, resolve_model=get_router().resolve
     )
