@@ -290,14 +290,51 @@ export function ChatMarkdown({ content, streamId, live, streamed: kept }) {
 }
 
 // Enter sends (Shift+Enter newline), or Ctrl+Enter sends when the user prefers; never while an
-// IME is composing Chinese text. The send button is enabled only when there is text.
+// IME is composing Chinese text. The send button is enabled only when there is text and the page
+// is ready.
+//
+// "Ready" is Reflex's is_hydrated (the form's data-ready): false from a page load, a reconnect or
+// a navigation until the page's on_load has run. A message sent before that reached the server
+// ahead of the on_load, which then ran for the URL the page was opened with and cleared the chat
+// the message had just created. Enter pressed meanwhile is kept and sent once the page is ready.
+//
+// The composer's text also survives the page component being replaced: the first "new chat"
+// after a message sent from the home page switches React routes ("/" to "/chat/[cid]"), which
+// mounts a new, empty textarea, and text typed in that moment was lost.
+let pendingSend = false;
+let draft = "";
+let shownArea = null;
+
+const composerReady = (form) => !form || form.dataset.ready !== "false";
+
+function syncComposer() {
+  const area = document.getElementById("composer-input");
+  const button = document.getElementById("composer-send");
+  if (area && button) button.disabled = !area.value.trim() || !composerReady(area.form);
+}
+
+// Runs in a MutationObserver callback: a microtask, so a new textarea gets the draft before the
+// next key or input event reaches it.
+function settleComposer() {
+  const area = document.getElementById("composer-input");
+  if (area && area !== shownArea) {
+    if (shownArea && draft && !area.value) area.value = draft;
+    shownArea = area;
+  }
+  if (!area) return;
+  if (pendingSend && composerReady(area.form)) {
+    pendingSend = false;
+    if (area.value.trim() && document.getElementById("composer-send")) area.form.requestSubmit();
+  }
+  syncComposer();
+}
+
 function installComposer() {
-  const sync = (area) => {
-    const button = document.getElementById("composer-send");
-    if (button && area) button.disabled = !area.value.trim();
-  };
   document.addEventListener("input", (e) => {
-    if (e.target && e.target.id === "composer-input") sync(e.target);
+    if (e.target && e.target.id === "composer-input") {
+      draft = e.target.value;
+      syncComposer();
+    }
   });
   document.addEventListener("keydown", (e) => {
     if (e.target && e.target.id === "rename-input" && e.key === "Escape") {
@@ -315,17 +352,33 @@ function installComposer() {
     if (!send) return;
     e.preventDefault();
     if (!area.value.trim()) return;
-    const button = document.getElementById(area.id === "composer-input" ? "composer-send" : "edit-save");
+    const composer = area.id === "composer-input";
     // No send button: an answer is streaming (Stop shows instead). The server would refuse the
     // message, and submitting clears the box: keep the text until the answer has ended.
-    if (!button || button.dataset.busy === "true") return;
+    if (!document.getElementById(composer ? "composer-send" : "edit-save")) return;
+    if (composer && !composerReady(area.form)) {
+      pendingSend = true;
+      return;
+    }
     area.form && area.form.requestSubmit();
   });
   document.addEventListener("submit", (e) => {
     if (e.target && e.target.id === "composer-form") {
-      setTimeout(() => sync(document.getElementById("composer-input")), 0);
+      draft = "";
+      pendingSend = false;
+      setTimeout(syncComposer, 0);
     }
   });
+  const observer = new MutationObserver(settleComposer);
+  const start = () =>
+    observer.observe(document.body, {
+      childList: true,
+      subtree: true,
+      attributes: true,
+      attributeFilter: ["data-ready"],
+    });
+  if (document.body) start();
+  else window.addEventListener("DOMContentLoaded", start);
 }
 
 // Keep the newest text in view while streaming, unless the user scrolled up to read.
@@ -348,9 +401,6 @@ function installAutoScroll() {
   let pending = false;
   const settle = () => {
     pending = false;
-    const area = document.getElementById("composer-input");
-    const button = document.getElementById("composer-send");
-    if (area && button) button.disabled = !area.value.trim();
     const el = document.getElementById("message-scroll");
     if (el && stick) el.scrollTop = el.scrollHeight;
   };

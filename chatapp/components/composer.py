@@ -72,6 +72,8 @@ def composer(send_key: rx.Var[str] | str = "enter") -> rx.Component:
             on_submit=ChatState.send,
             reset_on_submit=True,
             id="composer-form",
+            # False until the page's on_load has run: the send waits for it (assets/chat_markdown.jsx).
+            data_ready=rx.State.is_hydrated,
         ),
         class_name="composer",
     )
