@@ -74,6 +74,7 @@ def run(
     workers: int = 0,
     load_steps: list[int] | None = None,
     database: str = "sqlite",
+    ramp_s: float = 1.0,
 ) -> dict[str, Any]:
     """Runs the benchmarks; returns everything measured."""
     p = dict(SMOKE if smoke else FULL)
@@ -144,6 +145,7 @@ def run(
                                 p["load_steps"],
                                 p["load_answer_chars"],
                                 LOAD_CHUNKS_PER_S,
+                                ramp_s,
                             ),
                         )
                     if want("memory"):
@@ -200,10 +202,12 @@ def table(r: dict[str, Any]) -> str:
         last = cc["steps"][-1]
         rows.append(
             (
-                f"concurrent streams @{cc['chunks_per_s']} chunks/s",
+                f"concurrent streams @{cc['chunks_per_s']} chunks/s, sends over "
+                f"{cc.get('ramp_s', 1.0):g} s",
                 TARGETS["max_concurrent_streams"],
                 f"{cc['max_users_ok']} ok; last step {last['users']} users: p99 gap "
-                f"{last['update_gap_ms_p99']} ms, {last['errors']} errors, "
+                f"{last['update_gap_ms_p99']} ms (while all stream: "
+                f"{last.get('update_gap_ms_p99_all_streaming')} ms), {last['errors']} errors, "
                 f"{last['backend_cpu_cores']} cores, {last['backend_cpu_ms_per_stream']} CPU-ms "
                 f"per stream, {last['backend_rss_peak_mb']} MB, load avg "
                 f"{last['loadavg_1min_before']}",
@@ -270,10 +274,16 @@ def main() -> None:
         help="the load/memory app's database: a SQLite file, or a fresh PostgreSQL database on "
         "127.0.0.1:5432 (the scale-out topology)",
     )
+    parser.add_argument(
+        "--load-ramp-s",
+        type=float,
+        default=1.0,
+        help="the concurrency steps' users press send spread over this many seconds (default 1)",
+    )
     args = parser.parse_args()
     only = {x.strip() for x in args.only.split(",") if x.strip()} or None
     steps = [int(x) for x in args.load_steps.split(",") if x.strip()]
-    result = run(args.smoke, only, args.workers, steps or None, args.database)
+    result = run(args.smoke, only, args.workers, steps or None, args.database, args.load_ramp_s)
     save(result)
     text = json.dumps(result, indent=2, ensure_ascii=False)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d-%H%M")

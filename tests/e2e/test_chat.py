@@ -116,6 +116,31 @@ def test_enter_before_the_page_is_ready_is_sent_once_it_is(page, app, fake_llm):
     expect(page.locator("#composer-input")).to_have_value("")
 
 
+def test_a_reconnect_after_the_first_message_keeps_the_chat_on_screen(page, app, fake_llm):
+    """The first message from the home page moves the address with replaceState, which React
+    Router does not see: the reconnect's on_load ran for "/" and cleared the chat."""
+    sockets: list[WebSocketRoute] = []
+
+    def route(ws: WebSocketRoute) -> None:
+        ws.connect_to_server()
+        sockets.append(ws)
+
+    page.route_web_socket(re.compile(r".*/_event.*"), route)
+    open_home(page, app)
+    send(page, "before the network blip")
+    wait_done(page)
+    expect(page).to_have_url(re.compile(r"/chat/[\w-]+$"))
+    sockets[-1].close()
+    deadline = time.monotonic() + 15
+    while len(sockets) < 2 and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    assert len(sockets) >= 2, "the page did not reconnect"
+    expect(page.locator("#composer-form")).to_have_attribute("data-ready", "true")
+    page.wait_for_timeout(500)
+    expect(page.locator('[data-testid="user-bubble"]')).to_have_text(["before the network blip"])
+    expect(page.locator("#chat-title")).to_have_text("before the network blip")
+
+
 def test_text_in_the_composer_survives_the_first_new_chat(page, app, fake_llm):
     """After a message from the home page, "new chat" switches React routes and mounts a new
     composer; what was typed carries over (typed in that moment, it used to vanish)."""
