@@ -10,6 +10,7 @@ import contextlib
 import math
 import os
 import platform
+import shutil
 import socket
 import subprocess
 import sys
@@ -90,6 +91,11 @@ def load_stack(
         finally:
             if server is not None:
                 server.stop()
+                # The app's log outlives the run's temporary folder (an error in the JSON is
+                # explained there).
+                with contextlib.suppress(OSError):
+                    RESULTS.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(data / "app.log", RESULTS / "last-load-app.log")
             proc.terminate()
             proc.wait(timeout=10)
 

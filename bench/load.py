@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import gc
 import json
 import os
 import time
@@ -181,6 +182,7 @@ async def _concurrency_step(
         expected_s = (answer_chars + 10) / 4 / chunks_per_s
         me = psutil.Process()
         client0 = sum(me.cpu_times()[:2])
+        fake0 = tree_cpu_seconds(st.fake_proc.pid)
         cpu0, t0 = tree_cpu_seconds(pid), time.monotonic()
         rss_peak = 0
 
@@ -191,6 +193,12 @@ async def _concurrency_step(
                 await asyncio.sleep(0.5)
 
         sampler = asyncio.create_task(sample())
+        # The load client's own garbage collections stop its loop (every thread of this
+        # process): one gen-2 pass of 241 ms mid-step was seen, and every stream's next update
+        # then read late by that much. No collections while it measures.
+        gc.collect()
+        gc.freeze()
+        gc.disable()
         # Users press send spread evenly over `ramp_s` (1 s by default: the same second, not
         # the same microsecond). A stream lasts ~10 s, so with a ramp shorter than that all N
         # stream at once; `all_streaming_at_once` checks it.
@@ -201,8 +209,11 @@ async def _concurrency_step(
             )
         )
         sampler.cancel()
+        gc.enable()
+        gc.unfreeze()
         elapsed = time.monotonic() - t0
         cpu = tree_cpu_seconds(pid) - cpu0
+        fake_cpu = tree_cpu_seconds(st.fake_proc.pid) - fake0
         client_cpu = sum(me.cpu_times()[:2]) - client0
     finally:
         await asyncio.gather(*(u.close() for u in users))
@@ -245,6 +256,8 @@ async def _concurrency_step(
         "backend_cpu_cores": round(cpu / elapsed, 2),
         # The load client shares the two cores: when it is busy, its own clock reads late.
         "load_client_cpu_cores": round(client_cpu / elapsed, 2),
+        # So does the fake model (one process): a busy one sends the chunks late itself.
+        "fake_model_cpu_cores": round(fake_cpu / elapsed, 2),
         # What one answer cost the app, whatever else the machine was doing: the figure to
         # extrapolate capacity from on a shared machine.
         "backend_cpu_ms_per_stream": round(cpu / max(1, n) * 1000, 1),
