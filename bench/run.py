@@ -270,9 +270,11 @@ def main() -> None:
     parser.add_argument(
         "--database",
         choices=("sqlite", "postgres"),
-        default="sqlite",
+        default=None,
         help="the load/memory app's database: a SQLite file, or a fresh PostgreSQL database on "
-        "127.0.0.1:5432 (the scale-out topology)",
+        "127.0.0.1:5432 (the scale-out topology); default: SQLite for one worker, PostgreSQL for "
+        "several (docs/deploy.md: SQLite is for one instance; 3 workers on one SQLite file "
+        "waited past its 5 s busy timeout under 300 sends)",
     )
     parser.add_argument(
         "--load-ramp-s",
@@ -283,7 +285,8 @@ def main() -> None:
     args = parser.parse_args()
     only = {x.strip() for x in args.only.split(",") if x.strip()} or None
     steps = [int(x) for x in args.load_steps.split(",") if x.strip()]
-    result = run(args.smoke, only, args.workers, steps or None, args.database, args.load_ramp_s)
+    database = args.database or ("postgres" if args.workers > 1 else "sqlite")
+    result = run(args.smoke, only, args.workers, steps or None, database, args.load_ramp_s)
     save(result)
     text = json.dumps(result, indent=2, ensure_ascii=False)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d-%H%M")
