@@ -55,6 +55,7 @@ def stack(**env_extra: str) -> Iterator[Stack]:
             yield Stack(app=server, fake=fake, data_dir=data, startup_s=time.monotonic() - t0)
         finally:
             server.stop()
+            _keep_log(data, "last-app.log")
 
 
 @dataclass
@@ -91,13 +92,17 @@ def load_stack(
         finally:
             if server is not None:
                 server.stop()
-                # The app's log outlives the run's temporary folder (an error in the JSON is
-                # explained there).
-                with contextlib.suppress(OSError):
-                    RESULTS.mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(data / "app.log", RESULTS / "last-load-app.log")
+                _keep_log(data, "last-load-app.log")
             proc.terminate()
             proc.wait(timeout=10)
+
+
+def _keep_log(data: Path, name: str) -> None:
+    """The app's log outlives the run's temporary folder (an error in the JSON is explained
+    there): bench/results/<name>."""
+    with contextlib.suppress(OSError):
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(data / "app.log", RESULTS / name)
 
 
 def _wait_port(port: int, timeout: float = 20) -> None:
