@@ -233,6 +233,9 @@ class AnswerJob:
     # show the finished answer from these instead of reading them back.
     saved: tuple[Message, Conversation] | None = None
     _saved_length: int = -1
+    # Set by `cancel` (the user's Stop, or deleting the conversation). A cancellation without it
+    # is the process shutting down (a deploy's graceful restart): "interrupted", not "stopped".
+    _stop_requested: bool = False
 
     @property
     def text(self) -> str:
@@ -263,8 +266,7 @@ class AnswerJob:
                     usage = event.usage
             self.status = "done"
         except asyncio.CancelledError:
-            self.status = "stopped"
-            self.error_code = "stopped"
+            self.status = self.error_code = "stopped" if self._stop_requested else "interrupted"
         except Exception as exc:  # every failure is recorded on the message, never raised to the UI
             self.status = "error"
             self.error_code = getattr(exc, "kind", None) or "internal"
@@ -310,6 +312,7 @@ class AnswerJob:
 
     def cancel(self) -> None:
         """Stops the answer: cancels the upstream request; what arrived is kept as 'stopped'."""
+        self._stop_requested = True
         if self.task is not None and not self.task.done():
             self.task.cancel()
 

@@ -144,6 +144,22 @@ async def test_stop_cancels_upstream_and_keeps_what_arrived(alice):
     assert (msg.content, msg.status, msg.error_code) == ("Hello", "stopped", "stopped")
 
 
+async def test_an_answer_cancelled_by_a_shutdown_is_interrupted_not_stopped(alice):
+    """A graceful restart cancels every task of the process: the user did not press Stop, so
+    the answer says it was interrupted (and can be retried), keeping what arrived."""
+    cid = _new_conv(alice)
+    with session_scope() as s:
+        turn = conversations.send_message(s, user_id=alice, conversation_id=cid, text="hi")
+    job = await _answer(alice, turn, FakeModel(stall_after=2))
+    while job.length < 5:
+        await asyncio.sleep(0.01)
+    assert job.task is not None
+    job.task.cancel()  # what the event loop's shutdown does, not job.cancel()
+    await asyncio.wait_for(job.done.wait(), 5)
+    msg = _msg(alice, turn.assistant_message_id)
+    assert (msg.content, msg.status, msg.error_code) == ("Hello", "interrupted", "interrupted")
+
+
 async def test_checkpoints_while_streaming(alice, monkeypatch):
     cid = _new_conv(alice)
     with session_scope() as s:
