@@ -108,6 +108,30 @@ const store = {
   },
 };
 
+// ONE MutationObserver of the page for the scripts installed below (the composer, auto-scroll):
+// every DOM change of a streamed answer is recorded once per observer, so they share it. Declared
+// before the install block, which runs as the module loads.
+const pageWatchers = [];
+let pageObserver = null;
+
+function onPageChange(fn) {
+  pageWatchers.push(fn);
+  if (pageObserver) return;
+  pageObserver = new MutationObserver(() => {
+    for (const watcher of pageWatchers) watcher();
+  });
+  const start = () =>
+    pageObserver.observe(document.body, {
+      childList: true,
+      subtree: true,
+      characterData: true,
+      attributes: true,
+      attributeFilter: ["data-ready"],
+    });
+  if (document.body) start();
+  else window.addEventListener("DOMContentLoaded", start);
+}
+
 if (typeof window !== "undefined" && !window.chatStream) {
   window.chatStream = store;
   // Short aliases the server calls for every streamed batch (bytes on the wire).
@@ -334,7 +358,7 @@ function syncComposer() {
   if (area && button) button.disabled = !area.value.trim() || !composerReady(area.form);
 }
 
-// Runs in a MutationObserver callback: a microtask, so a new textarea gets the draft before the
+// Runs in the page observer's callback (`onPageChange`): a microtask, so a new textarea gets the draft before the
 // next key or input event reaches it.
 function settleComposer() {
   const area = document.getElementById("composer-input");
@@ -390,16 +414,7 @@ function installComposer() {
       setTimeout(syncComposer, 0);
     }
   });
-  const observer = new MutationObserver(settleComposer);
-  const start = () =>
-    observer.observe(document.body, {
-      childList: true,
-      subtree: true,
-      attributes: true,
-      attributeFilter: ["data-ready"],
-    });
-  if (document.body) start();
-  else window.addEventListener("DOMContentLoaded", start);
+  onPageChange(settleComposer);
 }
 
 // Keep the newest text in view while streaming, unless the user scrolled up to read.
@@ -425,14 +440,11 @@ function installAutoScroll() {
     const el = document.getElementById("message-scroll");
     if (el && stick) el.scrollTop = el.scrollHeight;
   };
-  const observer = new MutationObserver(() => {
+  onPageChange(() => {
     if (pending) return;
     pending = true;
     requestAnimationFrame(settle);
   });
-  const start = () => observer.observe(document.body, { childList: true, subtree: true, characterData: true });
-  if (document.body) start();
-  else window.addEventListener("DOMContentLoaded", start);
   window.chatScrollBottom = () => {
     stick = true;
     const el = document.getElementById("message-scroll");

@@ -199,18 +199,20 @@ async def _concurrency_step(
         gc.collect()
         gc.freeze()
         gc.disable()
-        # Users press send spread evenly over `ramp_s` (1 s by default: the same second, not
-        # the same microsecond). A stream lasts ~10 s, so with a ramp shorter than that all N
-        # stream at once; `all_streaming_at_once` checks it.
-        await asyncio.gather(
-            *(
-                _later(i * ramp_s / max(1, len(live)), u.stream(text, expected_s * 3 + 30))
-                for i, u in enumerate(live)
+        try:
+            # Users press send spread evenly over `ramp_s` (1 s by default: the same second, not
+            # the same microsecond). A stream lasts ~10 s, so with a ramp shorter than that all
+            # N stream at once; `all_streaming_at_once` checks it.
+            await asyncio.gather(
+                *(
+                    _later(i * ramp_s / max(1, len(live)), u.stream(text, expected_s * 3 + 30))
+                    for i, u in enumerate(live)
+                )
             )
-        )
+        finally:
+            gc.enable()
+            gc.unfreeze()
         sampler.cancel()
-        gc.enable()
-        gc.unfreeze()
         elapsed = time.monotonic() - t0
         cpu = tree_cpu_seconds(pid) - cpu0
         fake_cpu = tree_cpu_seconds(st.fake_proc.pid) - fake0
