@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from tests.deploy.topology import (
     flush_redis,
     fresh_pg_database,
 )
-from tests.e2e.harness import CHROMIUM, CHROMIUM_ARGS, app_env, free_port
+from tests.e2e.harness import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, app_env, free_port
 from tests.fakes.openai_server import FakeOpenAI, Reply
 from tests.fakes.wechat import dev_login
 
@@ -67,6 +68,7 @@ def fake_llm() -> Iterator[FakeOpenAI]:
 @pytest.fixture(scope="module")
 def topology(tmp_path_factory, fake_llm) -> Iterator[Topology]:
     base: Path = tmp_path_factory.mktemp("topology")
+    shutil.rmtree(ARTIFACTS / "deploy", ignore_errors=True)  # a previous run's evidence
     ports = [free_port(), free_port()]
     nginx = Nginx(prefix=base / "nginx", upstreams=[f"127.0.0.1:{p}" for p in ports])
     public = nginx.url
@@ -109,6 +111,16 @@ def topology(tmp_path_factory, fake_llm) -> Iterator[Topology]:
             for inst in instances:
                 inst.kill()
             flush_redis(REDIS_TEST_URL)
+            keep_logs(base)
+
+
+def keep_logs(base: Path) -> None:
+    """Copies the instances' and nginx's logs to `test-artifacts/deploy/`: pytest keeps only its
+    last three temporary directories, and a failure in CI is read from the artifacts."""
+    out = ARTIFACTS / "deploy"
+    out.mkdir(parents=True, exist_ok=True)
+    for log in [*base.glob("app-*.log"), *base.glob("nginx/logs/*.log")]:
+        shutil.copy(log, out / log.name)
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from tests.deploy.conftest import SESSION_COOKIE, SHORT, Topology, login
+from tests.e2e.harness import ARTIFACTS
 from tests.fakes.openai_server import Reply
 
 LONG = "".join(f"第{i}段：流式输出测试文本。" for i in range(120))  # ~1,400 chars
@@ -61,6 +62,34 @@ def _new_page(browser, topology: Topology):
         ),
     )
     return context, page, problems
+
+
+def _record_timeline(page: Page) -> list[str]:
+    """What the page did, with times: navigations, console lines and websocket opens/closes."""
+    t0 = time.monotonic()
+    lines: list[str] = []
+
+    def add(what: str) -> None:
+        lines.append(f"{time.monotonic() - t0:8.3f} {what}")
+
+    page.on("framenavigated", lambda f: add(f"navigated {f.url}") if f == page.main_frame else None)
+    page.on("console", lambda m: add(f"console.{m.type} {m.text[:300]}"))
+    page.on("pageerror", lambda e: add(f"pageerror {e}"))
+
+    def on_socket(ws) -> None:
+        add(f"websocket open {ws.url[:120]}")
+        ws.on("close", lambda _: add("websocket closed"))
+
+    page.on("websocket", on_socket)
+    return lines
+
+
+def _keep_page_evidence(page: Page, timeline: list[str], name: str) -> None:
+    """On a failure: the page's URL, timeline and a screenshot into `test-artifacts/deploy/`."""
+    out = ARTIFACTS / "deploy"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}-timeline.txt").write_text(f"url {page.url}\n" + "\n".join(timeline) + "\n")
+    page.screenshot(path=str(out / f"{name}.png"), full_page=True)
 
 
 def _per_instance(topology: Topology, name: str, **labels: str) -> dict[str, float]:
@@ -173,6 +202,7 @@ def test_chat_spreads_over_instances_and_survives_killing_one(
 ):
     started = time.monotonic()
     ctx, page, problems = _new_page(browser, topology)
+    timeline = _record_timeline(page)
     login(page, topology.nginx.url, session_token)
     events_before = _per_instance(topology, "chatapp_ws_messages_total", direction="in")
 
@@ -246,7 +276,11 @@ def test_chat_spreads_over_instances_and_survives_killing_one(
 
     # The page reconnects through nginx to the survivor; the answer ends as interrupted (its
     # checkpoint goes stale) with what was saved, and the conversation is intact.
-    _wait_done(page, timeout=30_000)
+    try:
+        _wait_done(page, timeout=30_000)
+    except AssertionError:
+        _keep_page_evidence(page, timeline, "kill")
+        raise
     recovered_s = time.monotonic() - killed_at
     final = page.locator(ANSWER).last
     status = final.get_attribute("data-status")
