@@ -278,9 +278,16 @@ def test_chat_spreads_over_instances_and_survives_killing_one(
     # checkpoint goes stale) with what was saved, and the conversation is intact.
     try:
         _wait_done(page, timeout=30_000)
-    except AssertionError:
+    except AssertionError as exc:
         _keep_page_evidence(page, timeline, "kill")
-        raise
+        # CI keeps the output of a failed run, not its files: the evidence goes in the message.
+        logs = "".join(
+            f"\n--- {i.name} log (last 30 lines) ---\n"
+            + "\n".join(i.log_path.read_text(errors="replace").splitlines()[-30:])
+            for i in topology.instances
+        )
+        page_log = "\n".join(timeline[-60:])
+        raise AssertionError(f"{exc}\n--- page at {page.url} ---\n{page_log}{logs}") from exc
     recovered_s = time.monotonic() - killed_at
     final = page.locator(ANSWER).last
     status = final.get_attribute("data-status")
