@@ -26,7 +26,7 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from chatapp import accounts, metrics, simulator, tokens
+from chatapp import accounts, metrics, session_cache, simulator, tokens
 from chatapp.api_health import add_health_routes
 from chatapp.config import Settings
 from chatapp.db import session_scope
@@ -215,6 +215,7 @@ def build_api(
                 tokens.revoke_session(session, jti=claims.jti)
         except AuthError:
             return JSONResponse(DENIED, status_code=401)
+        session_cache.forget(token=token)  # this process's pages see the logout at once
         return JSONResponse(OK)
 
     if settings.is_dev:

@@ -21,7 +21,7 @@ import reflex as rx
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from chatapp import conversations, logs, pace, settings_service, store
+from chatapp import conversations, logs, pace, send_gate, settings_service, store
 from chatapp.config import get_settings
 from chatapp.db import session_scope
 from chatapp.errors import InvalidInput, NotFound, user_message
@@ -515,7 +515,10 @@ class ChatState(rx.State):
             yield
         start = None
         try:
-            start, events = await self._send(form)
+            # Storing the message waits its turn when many users send at once (the pending
+            # bubbles above are already on screen): see chatapp.send_gate.
+            async with send_gate.gate():
+                start, events = await self._send(form)
         except SQLAlchemyError:
             log.exception("send failed: database unavailable")
             self.notice = user_message("database", await self._lang())
@@ -601,10 +604,11 @@ class ChatState(rx.State):
         user_id = await self._user_id()
         if user_id is None:
             return
-        start = await self._begin(
-            user_id,
-            lambda s: conversations.regenerate(s, user_id=user_id, message_id=int(message_id)),
-        )
+        async with send_gate.gate():
+            start = await self._begin(
+                user_id,
+                lambda s: conversations.regenerate(s, user_id=user_id, message_id=int(message_id)),
+            )
         if start is not None:
             yield  # the new bubbles, before the model is called (see `_begin`)
             yield start()
@@ -628,12 +632,13 @@ class ChatState(rx.State):
             return
         message_id = int(form.get("message_id", -1))
         text = str(form.get("text", ""))
-        start = await self._begin(
-            user_id,
-            lambda s: conversations.edit_and_resend(
-                s, user_id=user_id, message_id=message_id, text=text
-            ),
-        )
+        async with send_gate.gate():
+            start = await self._begin(
+                user_id,
+                lambda s: conversations.edit_and_resend(
+                    s, user_id=user_id, message_id=message_id, text=text
+                ),
+            )
         if start is not None:
             yield  # the new bubbles, before the model is called (see `_begin`)
             yield start()
