@@ -8,6 +8,11 @@ PostgreSQL round trip on the event loop: at 300 users on 2 workers it took p50 1
 p99 20 ms and up to 77 ms (waiting for a pooled connection), and every answer streaming on that
 worker stalled for as long (bench/README.md, "Session 6").
 
+On its own it made the 300-user burst worse (p99 gap 276-502 ms): the blocking check had been
+pacing the sends, and without it more of them ran at once. It pays off with `chatapp.send_gate`.
+The miss stays on the event loop: a trip to a worker thread per check measured worse still (GIL
+hand-offs and the thread pool's queue).
+
 What it costs: a session revoked by another process (a logout on another worker or instance)
 still works on this one for at most `TTL_S`. A logout handled here is seen here at once: `forget`.
 The JWT's own expiry is still checked on every call.
