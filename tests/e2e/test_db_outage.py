@@ -61,6 +61,12 @@ def test_database_outage_is_explained_and_recovers(browser, outage_app, pg_proxy
     expect(page.locator('[data-testid="assistant-bubble"]').last).to_have_text(
         "You said: before the outage"
     )
+    # The answer has ended (saved, the page out of "answering"), not only shown: cut earlier and
+    # the Enter below lands while Stop still shows, which keeps the text and sends nothing.
+    expect(page.locator('[data-testid="assistant-bubble"]').last).not_to_have_attribute(
+        "data-status", "streaming"
+    )
+    expect(page.locator("#composer-send")).to_be_attached()
 
     proxy.cut()
     assert httpx.get(app.url + "/api/health", timeout=10).status_code == 503
