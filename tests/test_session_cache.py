@@ -1,14 +1,13 @@
-"""The short memory of session checks (`chatapp.session_cache`) and the send gate
-(`chatapp.send_gate`): what they remember, for how long, and what they let through."""
+"""The short memory of session checks (`chatapp.session_cache`): what it remembers, for how long,
+and when it forgets."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chatapp import send_gate, session_cache
+from chatapp import session_cache
 from chatapp.tokens import Claims, SessionUser
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -62,25 +61,3 @@ def test_memory_stays_bounded(monkeypatch):
     assert len(session_cache._entries) == 3
     session_cache.put("flood", _who(3), now=100.0)  # all fresh and full: starts over
     assert list(session_cache._entries) == ["flood"]
-
-
-def test_the_send_gate_lets_limit_sends_in_at_once_and_the_rest_in_order():
-    inside, peak, order = 0, 0, []
-
-    async def one_send(i: int) -> None:
-        nonlocal inside, peak
-        async with send_gate.gate():
-            inside += 1
-            peak = max(peak, inside)
-            order.append(i)
-            await asyncio.sleep(0.01)
-            inside -= 1
-
-    async def burst() -> None:
-        await asyncio.gather(*(one_send(i) for i in range(send_gate.LIMIT * 3)))
-
-    asyncio.run(burst())
-    assert peak == send_gate.LIMIT
-    assert order == list(range(send_gate.LIMIT * 3))  # first come, first served
-    asyncio.run(burst())  # a second event loop gets a gate of its own (no "bound to a loop")
-    assert peak == send_gate.LIMIT

@@ -27,6 +27,8 @@ from tests.fakes.wechat import dev_login
 API_KEY = "test-key-deploy"
 SESSION_COOKIE = "chatapp_session"
 SHORT = "Short answer from the fake model."
+# Where a run's logs and a failure's evidence are kept (pytest's tmp dirs do not last).
+EVIDENCE_DIR = ARTIFACTS / "deploy"
 
 
 def pytest_collection_modifyitems(items):
@@ -68,7 +70,7 @@ def fake_llm() -> Iterator[FakeOpenAI]:
 @pytest.fixture(scope="module")
 def topology(tmp_path_factory, fake_llm) -> Iterator[Topology]:
     base: Path = tmp_path_factory.mktemp("topology")
-    shutil.rmtree(ARTIFACTS / "deploy", ignore_errors=True)  # a previous run's evidence
+    shutil.rmtree(EVIDENCE_DIR, ignore_errors=True)  # a previous run's evidence
     ports = [free_port(), free_port()]
     nginx = Nginx(prefix=base / "nginx", upstreams=[f"127.0.0.1:{p}" for p in ports])
     public = nginx.url
@@ -115,12 +117,11 @@ def topology(tmp_path_factory, fake_llm) -> Iterator[Topology]:
 
 
 def keep_logs(base: Path) -> None:
-    """Copies the instances' and nginx's logs to `test-artifacts/deploy/`: pytest keeps only its
-    last three temporary directories, and a failure in CI is read from the artifacts."""
-    out = ARTIFACTS / "deploy"
-    out.mkdir(parents=True, exist_ok=True)
+    """Copies the instances' and nginx's logs to EVIDENCE_DIR: pytest keeps only its last three
+    temporary directories, and a failure in CI is read from the artifacts."""
+    EVIDENCE_DIR.mkdir(parents=True, exist_ok=True)
     for log in [*base.glob("app-*.log"), *base.glob("nginx/logs/*.log")]:
-        shutil.copy(log, out / log.name)
+        shutil.copy(log, EVIDENCE_DIR / log.name)
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,7 @@ import time
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.deploy.conftest import SESSION_COOKIE, SHORT, Topology, login
-from tests.e2e.harness import ARTIFACTS
+from tests.deploy.conftest import EVIDENCE_DIR, SESSION_COOKIE, SHORT, Topology, login
 from tests.fakes.openai_server import Reply
 
 LONG = "".join(f"第{i}段：流式输出测试文本。" for i in range(120))  # ~1,400 chars
@@ -85,11 +84,12 @@ def _record_timeline(page: Page) -> list[str]:
 
 
 def _keep_page_evidence(page: Page, timeline: list[str], name: str) -> None:
-    """On a failure: the page's URL, timeline and a screenshot into `test-artifacts/deploy/`."""
-    out = ARTIFACTS / "deploy"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{name}-timeline.txt").write_text(f"url {page.url}\n" + "\n".join(timeline) + "\n")
-    page.screenshot(path=str(out / f"{name}.png"), full_page=True)
+    """On a failure: the page's URL, timeline and a screenshot into EVIDENCE_DIR."""
+    EVIDENCE_DIR.mkdir(parents=True, exist_ok=True)
+    (EVIDENCE_DIR / f"{name}-timeline.txt").write_text(
+        f"url {page.url}\n" + "\n".join(timeline) + "\n"
+    )
+    page.screenshot(path=str(EVIDENCE_DIR / f"{name}.png"), full_page=True)
 
 
 def _per_instance(topology: Topology, name: str, **labels: str) -> dict[str, float]:
