@@ -86,6 +86,8 @@ check: lint typecheck
 test: setup sysdeps lint typecheck
 	$(PY) -m pytest -q -ra
 
+# The benchmarks (~6 min) replace bench/results/latest.json; bench-smoke (tiny sizes, CI) writes
+# bench/results/smoke.json (git-ignored), so a clean checkout stays clean.
 bench: setup sysdeps
 	$(PY) -m bench.run
 

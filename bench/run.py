@@ -1,5 +1,5 @@
 """`make bench` / `make bench-smoke`: runs every benchmark against the real app in production mode,
-prints a table and writes bench/results/latest.json (plus a dated copy).
+prints a table and writes the results as JSON (`results_file`: latest.json only for `make bench`).
 
 Two app instances are started in turn: one wired to an in-process fake model (stream cost, first
 token, big conversations — replies queued per case) and one wired to a fake model running as its
@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from playwright.sync_api import sync_playwright
@@ -68,6 +69,24 @@ def _flush_redis(url: str) -> None:
     redis.Redis.from_url(url).flushdb()
 
 
+def results_file(
+    smoke: bool,
+    only: set[str] | None = None,
+    workers: int = 0,
+    load_steps: list[int] | None = None,
+    database: str = "sqlite",
+    ramp_s: float = 1.0,
+) -> Path:
+    """Where a run's JSON goes. latest.json is committed (bench/README.md quotes it), so only
+    `make bench` (full sizes, every benchmark, one worker on SQLite) replaces it; a smoke run (CI's
+    `make bench-smoke`) or a run with options writes a git-ignored file of its own, and a clean
+    checkout stays clean."""
+    if smoke:
+        return RESULTS / "smoke.json"
+    custom = bool(only or workers or load_steps) or database != "sqlite" or ramp_s != 1.0
+    return RESULTS / ("custom.json" if custom else "latest.json")
+
+
 def run(
     smoke: bool,
     only: set[str] | None,
@@ -77,6 +96,7 @@ def run(
     ramp_s: float = 1.0,
 ) -> dict[str, Any]:
     """Runs the benchmarks; returns everything measured."""
+    target = results_file(smoke, only, workers, load_steps, database, ramp_s)
     p = dict(SMOKE if smoke else FULL)
     if load_steps:
         p["load_steps"] = load_steps
@@ -97,7 +117,7 @@ def run(
             out[key] = fn()
         except Exception as exc:
             out[key] = {"error": f"{type(exc).__name__}: {str(exc)[:300]}"}
-        save(out)
+        save(out, target)
 
     with sync_playwright() as pw:
         browser = launch_browser(pw)
@@ -157,11 +177,11 @@ def run(
     return out
 
 
-def save(result: dict[str, Any]) -> None:
-    """Writes latest.json (after every benchmark, so a crash keeps what was measured)."""
-    RESULTS.mkdir(parents=True, exist_ok=True)
+def save(result: dict[str, Any], path: Path) -> None:
+    """Writes the results to `path` (after every benchmark, so a crash keeps what was measured)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(result, indent=2, ensure_ascii=False)
-    (RESULTS / "latest.json").write_text(text + "\n")
+    path.write_text(text + "\n")
 
 
 def table(r: dict[str, Any]) -> str:
@@ -255,7 +275,9 @@ def table(r: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="chatapp benchmarks")
-    parser.add_argument("--smoke", action="store_true", help="tiny sizes (CI)")
+    parser.add_argument(
+        "--smoke", action="store_true", help="tiny sizes (CI); writes bench/results/smoke.json"
+    )
     parser.add_argument(
         "--only", default="", help="comma-separated: stream,ttft,big,load,memory (default all)"
     )
@@ -286,18 +308,21 @@ def main() -> None:
     only = {x.strip() for x in args.only.split(",") if x.strip()} or None
     steps = [int(x) for x in args.load_steps.split(",") if x.strip()]
     database = args.database or ("postgres" if args.workers > 1 else "sqlite")
-    result = run(args.smoke, only, args.workers, steps or None, database, args.load_ramp_s)
-    save(result)
-    text = json.dumps(result, indent=2, ensure_ascii=False)
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d-%H%M")
-    (RESULTS / f"{stamp}.json").write_text(text + "\n")
+    options = (args.smoke, only, args.workers, steps or None, database, args.load_ramp_s)
+    result = run(*options)
+    target = results_file(*options)
+    save(result, target)
+    if not args.smoke:
+        # A dated copy of every measuring run (git-ignored), to compare runs later.
+        stamp = datetime.now(UTC).strftime("%Y-%m-%d-%H%M")
+        save(result, RESULTS / f"{stamp}.json")
     print(table(result))
     print(
         f"\n{result['machine']}; load average {result['loadavg_at_start']} -> "
-        f"{result['loadavg_at_end']}; {result['bench_seconds']} s; written to {RESULTS}/latest.json"
+        f"{result['loadavg_at_end']}; {result['bench_seconds']} s; written to {target}"
     )
-    # A benchmark that no longer runs fails the command (and CI's bench-smoke): the big
-    # conversation benchmark once failed silently for a whole session.
+    # A benchmark that stops running fails the command (and CI's bench-smoke): a failure kept
+    # only in the JSON goes unnoticed.
     broken = sorted(k for k, v in result.items() if isinstance(v, dict) and "error" in v)
     if broken:
         print(f"benchmarks that failed: {', '.join(broken)}", file=sys.stderr)
