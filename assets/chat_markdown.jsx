@@ -32,7 +32,7 @@ function emit() {
   };
   // A microtask, not requestAnimationFrame: batches come ~10 times a second, so there is little
   // to coalesce, and rendering at once lets the commit land before the next paint instead of
-  // inside it (the rAF wait was most of the browser's share of the first-token time,
+  // inside it (a rAF wait is most of the browser's share of the first-token time,
   // bench/README.md). Appends within one task still render once.
   queueMicrotask(run);
 }
@@ -339,13 +339,13 @@ export function ChatMarkdown({ content, streamId, live, streamed: kept }) {
 // is ready.
 //
 // "Ready" is Reflex's is_hydrated (the form's data-ready): false from a page load, a reconnect or
-// a navigation until the page's on_load has run. A message sent before that reached the server
-// ahead of the on_load, which then ran for the URL the page was opened with and cleared the chat
-// the message had just created. Enter pressed meanwhile is kept and sent once the page is ready.
+// a navigation until the page's on_load has run. A message sent before that would reach the server
+// ahead of the on_load, which would then run for the URL the page was opened with and clear the
+// chat the message has just created. Enter pressed meanwhile is kept and sent once the page is ready.
 //
 // The composer's text also survives the page component being replaced: the first "new chat"
 // after a message sent from the home page switches React routes ("/" to "/chat/[cid]"), which
-// mounts a new, empty textarea, and text typed in that moment was lost.
+// mounts a new, empty textarea: text typed in that moment would otherwise be lost.
 let pendingSend = false;
 let draft = "";
 let shownArea = null;

@@ -37,7 +37,7 @@ def make_engine(url: str) -> Engine:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            # No pool_pre_ping: a file needs no liveness check, and the ping was ~5% of the CPU
+            # No pool_pre_ping: a file needs no liveness check, and the ping costs ~5% of the CPU
             # of a process streaming 60 answers (a SELECT 1 per checkpoint).
             url,
             # Writes take milliseconds: 5 s of waiting means something holds the file (a backup, a

@@ -84,7 +84,7 @@ class LoginGuard:
         bounded by the number of workers."""
         entry = self._locks.setdefault(ip, _IpLock())
         # The entry is dropped by the last user, counted explicitly: `Lock.locked()` is False
-        # between a release and the next waiter waking up, and dropping the entry then let a new
+        # between a release and the next waiter waking up, and dropping the entry then lets a new
         # request take a fresh lock and run beside that waiter (CI saw 7 evaluations under a cap
         # of 6).
         entry.users += 1

@@ -5,7 +5,7 @@ stall of a whole worker: every stream it serves misses a beat.
 
 - The garbage collector. With the Redis state manager every event builds a tree of state objects
   (parents and substates point at each other: cycles, freed only by the collector) and drops it.
-  Python's default thresholds (700, 10, 10) ran a full collection every ~3 s in each worker,
+  Python's default thresholds (700, 10, 10) run a full collection every ~3 s in each worker,
   50-125 ms each. Freezing what start-up built (modules, the compiled app: ~150k objects that are
   never freed) takes it out of every collection, and a larger young generation lets most
   per-event garbage die before it is examined: one full collection every ~10 s, and the update

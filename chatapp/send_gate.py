@@ -6,7 +6,7 @@ thread for the turn's rows, the list, Redis round trips of the state). With 150 
 a second on one worker, each turn of the event loop ran a step of every one of them, and a
 streaming answer's next batch waited behind all of it: at 300 streams on 2 workers + Redis,
 105-195 gaps per run over 250 ms, all in the seconds of the burst. Measured on one machine,
-3 runs each (bench/README.md, "Session 6"):
+3 runs each (bench/README.md, "concurrency"):
 
 | sends at once | gaps > 250 ms per run | p99 gap | first text p50 / p99 |
 |---|---|---|---|

@@ -6,10 +6,10 @@ Why: every handler asks "who is this?" (`AuthState.current_user_id`). A page loa
 four of them (the login guard, the chat, the roles, the settings), and each check was a blocking
 PostgreSQL round trip on the event loop: at 300 users on 2 workers it took p50 1.4 ms, p90 8.7 ms,
 p99 20 ms and up to 77 ms (waiting for a pooled connection), and every answer streaming on that
-worker stalled for as long (bench/README.md, "Session 6").
+worker stalled for as long (bench/README.md, "concurrency").
 
-On its own it made the 300-user burst worse (p99 gap 276-502 ms): the blocking check had been
-pacing the sends, and without it more of them ran at once. It pays off with `chatapp.send_gate`.
+On its own it makes the 300-user burst worse (p99 gap 276-502 ms): a blocking check paces the
+sends, and without it more of them run at once. It pays off with `chatapp.send_gate`.
 The miss stays on the event loop: a trip to a worker thread per check measured worse still (GIL
 hand-offs and the thread pool's queue).
 

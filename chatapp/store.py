@@ -28,8 +28,8 @@ CONVERSATION_SETTINGS = {
 
 def _keep(session: Session, obj: Any) -> Any:
     """Holds `obj` for the session's life. SQLAlchemy's identity map keeps only weak references:
-    a row nobody held between two lookups was garbage and the second lookup queried it again
-    (a new conversation's first message read its conversation five times; bench/README.md)."""
+    a row nobody holds between two lookups is garbage and the second lookup queries it again
+    (a new conversation's first message would read its conversation five times; bench/README.md)."""
     if obj is not None:
         session.info.setdefault("chatapp_rows", []).append(obj)
     return obj
@@ -202,7 +202,7 @@ def update_message(
 def checkpoint_messages(session: Session, *, items: Sequence[tuple[int, int, str]]) -> None:
     """Saves the text of answers being streamed: `(user_id, message_id, content)` each, in one
     executemany UPDATE (one statement for every answer of the process, not one transaction each:
-    separate SQLite write transactions were a quarter of the CPU at 100 streams)."""
+    separate SQLite write transactions cost a quarter of the CPU at 100 streams)."""
     if not items:
         return
     table = Message.__table__  # type: ignore[attr-defined]

@@ -185,7 +185,7 @@ def verify_session_user(
     expired), and reads the user's profile, in ONE query of plain columns.
 
     Every event handler runs this on the event loop: two ORM lookups (session row, then user)
-    were ~5 % of a worker's main-thread time at 300 streams (bench/README.md, "concurrency").
+    cost ~5 % of a worker's main-thread time at 300 streams (bench/README.md, "concurrency").
 
     Raises:
         AuthError: the token or its session is not valid any more (or its user is gone).

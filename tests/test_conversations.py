@@ -303,7 +303,7 @@ async def test_other_users_ids_are_not_found(alice):
 def test_a_turn_reads_its_conversation_row_once(alice, engine):
     """A turn looks its conversation up several times (send, each added message, the request):
     the rows are held for the session, so only the first lookup queries the database (the
-    identity map's weak references used to let them go: five SELECTs per first message)."""
+    identity map's weak references would let them go: five SELECTs per first message)."""
     from sqlalchemy import event
 
     cid = _new_conv(alice)

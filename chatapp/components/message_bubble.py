@@ -15,7 +15,7 @@ from chatapp.views import MessageItem
 
 def _action(icon: str, label_key: str, on_click, test_id: str) -> rx.Component:
     # A CSS tooltip (`data-tip`, chat.css), not Radix's: a message has up to three actions, and
-    # mounting three Radix tooltips per new bubble was a good part of what a send cost to render.
+    # mounting three Radix tooltips per new bubble is a good part of what a send costs to render.
     return rx.el.button(
         rx.icon(icon, size=14),
         on_click=on_click,
@@ -189,7 +189,7 @@ def message_row(msg: rx.Var[MessageItem], editing: rx.Var[bool]) -> rx.Component
 
     A memo of its props only (no ChatState var inside; ROW_MEMO compares the message's fields):
     a ChatState change (a send, a streamed answer ending) re-renders only the rows whose message
-    changed. Re-rendering every row on every send was most of the time before the page could
+    changed. Re-rendering every row on every send would be most of the time before the page can
     show the first token (bench/README.md, "first token").
     """
     return rx.match(

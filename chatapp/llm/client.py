@@ -152,7 +152,7 @@ class ChatClient:
         )
         self._owns_http = http is None
         # Each streaming answer holds a connection for its whole length: httpx's default pool of
-        # 100 made the 101st simultaneous answer wait for one to finish (bench/README.md,
+        # 100 makes the 101st simultaneous answer wait for one to finish (bench/README.md,
         # "concurrency"). Keep-alive stays bounded.
         self._http = (
             http

@@ -2,7 +2,7 @@
 
 `asyncio.timeout()` around every read of a stream creates a timer and pushes it onto the event
 loop's heap (a Python-level comparison per level) for each chunk, then cancels it. A model
-streams ~30 chunks a second per answer, so with a few hundred answers in a process that was
+streams ~30 chunks a second per answer, so with a few hundred answers in a process that is
 thousands of timers a second and ~7 % of the client's CPU (bench/README.md, "concurrency").
 
 `ReadDeadline` keeps one timer per stream. Each read moves the deadline (two attribute writes);

@@ -85,15 +85,15 @@ class ThreadState(rx.State):
 
     A state of its own: these vars change on every send and every finished answer, and every
     component that reads a state re-renders when any var of that state changes. In ChatState,
-    each send re-rendered the header, the list and the composer twice, and the first token of a
-    model that answers at once waited behind that (bench/README.md, "first token").
+    each send would re-render the header, the list and the composer twice, and the first token
+    of a model that answers at once would wait behind that (bench/README.md, "first token").
     """
 
     # The conversation as it was when opened (and pages loaded earlier)...
     messages: list[MessageItem] = []
     # ...and the messages added since. Reflex re-sends a changed var whole: keeping new messages
     # apart means a send or a finished answer re-sends only these, not the history
-    # (bench/README.md, "stream cost": 42 B/char after 20 messages before this split).
+    # (bench/README.md, "stream cost": 42 B/char after 20 messages with one list for both).
     recent: list[MessageItem] = []
     # The message being sent and a typing placeholder, shown before it is stored (see `send`).
     # A var of its own, so showing them sends two small items, not `recent` again.
@@ -432,14 +432,14 @@ class ChatState(rx.State):
 
         Callers `yield` between the two: the browser renders the new bubbles (the biggest update
         of a send) while the model works on its first token, instead of after it — with a model
-        that answers at once the first token used to wait ~20 ms behind that render
+        that answers at once the first token would wait ~20 ms behind that render
         (bench/README.md, "first token"). The user message is committed first either way.
 
         Everything the turn reads and writes happens in ONE trip to a worker thread (the turn,
         the conversation shown again when the turn does not just add bubbles, and the list for a
         `new_conversation`): with 300 users sending at once, each trip waited in the thread
-        pool's queue, and a first message took four (create, turn, conversation, list): 3.2 s
-        from send to first token instead of ~1 (bench/README.md, "concurrency").
+        pool's queue, and a first message in four trips (create, turn, conversation, list) took
+        3.2 s from send to first token instead of ~1 (bench/README.md, "concurrency").
         """
         thread = await self._thread()
         if thread.streaming_id >= 0:
@@ -732,7 +732,7 @@ class ChatState(rx.State):
         if job is None:
             # Not just sent from this tab to this process (a reload, a resync): check that the
             # tab still shows this answer. The send handler itself set `streaming_id` and started
-            # the job a moment ago; taking the lock again only to read that back was one of the
+            # the job a moment ago; taking the lock again only to read that back would be one of the
             # two state round trips per answer (through Redis with several workers) that 300
             # answers starting within a second pile up (bench/README.md, "concurrency"). The end
             # re-checks under the lock anyway.
@@ -772,8 +772,8 @@ class ChatState(rx.State):
 
         The answer this tab sent here (`own_job`, started for the user the send handler
         verified): the tab's session token must still be that user's (signature and expiry, no
-        query). 300 answers ending within a second each ran the two session-table queries of
-        `_user_id` on the event loop while holding the state lock, which was one of the long
+        query). 300 answers ending within a second would each run the two session-table queries of
+        `_user_id` on the event loop while holding the state lock, one of the long
         update gaps at the end of the concurrency benchmark (bench/README.md). The tab already
         holds the whole text; its next handler re-checks the sessions table as every handler
         does. Any other follower asks the sessions table.
@@ -825,7 +825,7 @@ class ChatState(rx.State):
             if batch:  # let the next batch gather (see chatapp/pace.py)
                 await asyncio.sleep(pace.batch_s())
             # Then wake as soon as text arrives: the first token, and the first after a pause, go
-            # out at once instead of waiting for a polling tick (that tick was most of the added
+            # out at once instead of waiting for a polling tick (a tick would be most of the added
             # time to first token). Wake anyway every FOLLOW_BEAT_S to beat.
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(FOLLOW_BEAT_S if job is not None else REMOTE_POLL_S / 2):

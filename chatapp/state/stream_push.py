@@ -3,8 +3,8 @@ per-tab follower handles that the `resync` event talks to.
 
 Why not `yield rx.call_script(...)` from the background task, as Reflex suggests: every yield
 goes through Reflex's event processor (an update object, delta resolution, the state's
-serializer), and the follower used to take the state lock every half second to learn about stop
-and resync. With a few hundred answers streaming that was most of the app's CPU per stream
+serializer), and a follower would have to take the state lock every half second to learn about
+stop and resync. With a few hundred answers streaming that is most of the app's CPU per stream
 (bench/README.md, "concurrency"). Here a batch is one `event` message with one `_call_script`
 event — the same message Reflex itself sends, minus the empty fields — emitted straight to the
 tab's socket; a resync reaches the follower through a handle in this process (a tab's events

@@ -12,7 +12,7 @@ from chatapp.ratelimit import LoginGuard
 
 async def test_serial_never_lets_two_checks_of_one_ip_overlap():
     """Requests arrive staggered, so some come just as the holder releases the lock: the moment
-    where `Lock.locked()` is False but a waiter has not woken yet (a late arrival used to take a
+    where `Lock.locked()` is False but a waiter has not woken yet (a late arrival must not take a
     fresh lock then and run beside that waiter)."""
     guard = LoginGuard(MemoryStorage())
     rng = random.Random(7)

@@ -97,8 +97,8 @@ def test_enter_while_an_answer_streams_keeps_the_typed_text(page, app, fake_llm)
 
 def test_enter_before_the_page_is_ready_is_sent_once_it_is(page, app, fake_llm):
     """A message sent while the socket connects waits for the page's on_load: sent ahead of it,
-    the on_load (for "/") ran after the send and cleared the chat the message had created (seen
-    under CI load as a sent message whose bubbles never came)."""
+    the on_load (for "/") would run after the send and clear the chat the message created (under
+    CI load: a sent message whose bubbles never come)."""
     held: list[WebSocketRoute] = []
     page.route_web_socket(re.compile(r".*/_event.*"), lambda ws: held.append(ws))
     page.goto(app.url + "/")
@@ -143,7 +143,7 @@ def test_a_reconnect_after_the_first_message_keeps_the_chat_on_screen(page, app,
 
 def test_text_in_the_composer_survives_the_first_new_chat(page, app, fake_llm):
     """After a message from the home page, "new chat" switches React routes and mounts a new
-    composer; what was typed carries over (typed in that moment, it used to vanish)."""
+    composer; what was typed carries over (the new textarea starts empty)."""
     open_home(page, app)
     send(page, "first one")
     wait_done(page)
