@@ -13,8 +13,9 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from chatapp import url_guard
+from chatapp import parameters, url_guard
 from chatapp.errors import ConfigError
 
 DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
@@ -23,6 +24,10 @@ DEFAULT_WECHAT_API_BASE = "https://api.weixin.qq.com"
 DEV_WECHAT_TOKEN = "chatapp-dev-token"  # noqa: S105  # nosec B105
 DEV_WECHAT_APPID = "wxdev0000000000000"
 MIN_SECRET_BYTES = 32
+# Per user (chatapp.spend): a person typing never sends 20 messages in a minute, and three answers
+# at once is two windows and a phone; see .env.example.
+DEFAULT_SENDS_PER_MINUTE = 20
+DEFAULT_MAX_CONCURRENT_ANSWERS = 3
 _PLACEHOLDERS = {"", "change-me", "changeme", "secret", "your-secret", "jwt-secret", "xxx"}
 
 
@@ -65,6 +70,14 @@ class Settings:
     wechat_qr_image: str = "/wechat_qr.svg"
     admin_openids: tuple[str, ...] = ()
     site_name: str = "chatapp"
+    # What one user may spend: ceilings on the per-conversation parameters (see
+    # `chatapp.parameters`), sends per minute and answers streaming at once (`chatapp.spend`).
+    max_context_messages: int = parameters.CEILING_DEFAULTS["context_window"]
+    max_token_budget: int = parameters.CEILING_DEFAULTS["token_budget"]
+    max_reply_tokens: int = parameters.CEILING_DEFAULTS["max_tokens"]
+    default_reply_tokens: int | None = None
+    sends_per_minute: int = DEFAULT_SENDS_PER_MINUTE
+    max_concurrent_answers: int = DEFAULT_MAX_CONCURRENT_ANSWERS
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -76,6 +89,16 @@ class Settings:
     def demo_mode(self) -> bool:
         """True when no provider is configured and the offline demo model answers."""
         return not self.openai_api_key and self.providers_file is None
+
+    @property
+    def ceilings(self) -> parameters.Ceilings:
+        """The operator's ceilings on conversation parameters."""
+        return parameters.Ceilings(
+            context_window=self.max_context_messages,
+            token_budget=self.max_token_budget,
+            max_tokens=self.max_reply_tokens,
+            default_max_tokens=self.default_reply_tokens,
+        )
 
     @property
     def wechat_configured(self) -> bool:
@@ -105,6 +128,46 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         return float(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def _spend_limits(env: Mapping[str, str]) -> dict[str, Any]:
+    """The per-user spending limits, each checked against what the app supports."""
+    ceilings = {
+        "max_context_messages": ("CHAT_MAX_CONTEXT_MESSAGES", "context_window"),
+        "max_token_budget": ("CHAT_MAX_TOKEN_BUDGET", "token_budget"),
+        "max_reply_tokens": ("CHAT_MAX_REPLY_TOKENS", "max_tokens"),
+    }
+    out: dict[str, Any] = {}
+    for field_name, (var, param) in ceilings.items():
+        value = _int(env, var, parameters.CEILING_DEFAULTS[param])
+        problem = parameters.check_ceiling(param, value)
+        if problem:
+            raise ConfigError(f"{var} {problem}")
+        out[field_name] = value
+    default_reply = env.get("CHAT_DEFAULT_REPLY_TOKENS") or ""
+    if default_reply:
+        value = _int(env, "CHAT_DEFAULT_REPLY_TOKENS", 0)
+        ceiling = out["max_reply_tokens"]
+        if not 1 <= value <= ceiling:
+            raise ConfigError(
+                f"CHAT_DEFAULT_REPLY_TOKENS must be from 1 to CHAT_MAX_REPLY_TOKENS ({ceiling}), "
+                f"got {value}"
+            )
+        out["default_reply_tokens"] = value
+    for field_name, var, default, top in (
+        ("sends_per_minute", "CHAT_SENDS_PER_MINUTE", DEFAULT_SENDS_PER_MINUTE, 10_000),
+        (
+            "max_concurrent_answers",
+            "CHAT_MAX_CONCURRENT_ANSWERS",
+            DEFAULT_MAX_CONCURRENT_ANSWERS,
+            1_000,
+        ),
+    ):
+        value = _int(env, var, default)
+        if not 1 <= value <= top:
+            raise ConfigError(f"{var} must be from 1 to {top}, got {value}")
+        out[field_name] = value
+    return out
 
 
 def _dev_secret(data_dir: Path, name: str) -> str:
@@ -220,6 +283,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         wechat_qr_image=env.get("WECHAT_QR_IMAGE") or "/wechat_qr.svg",
         admin_openids=_split(env.get("ADMIN_OPENIDS")),
         site_name=env.get("CHATAPP_SITE_NAME") or "chatapp",
+        **_spend_limits(env),
     )
 
 

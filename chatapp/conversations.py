@@ -5,7 +5,12 @@ Rules kept here (not in the UI):
 - the user's message is committed before the model is called;
 - the answer is checkpointed to the database at least every second while it streams (and a
   heartbeat is written even when the model is silent, so a dead process is detectable);
-- a stopped, failed or interrupted answer keeps what arrived and is marked with why.
+- a stopped, failed or interrupted answer keeps what arrived and is marked with why;
+- every turn opens its answer only within the user's limit of answers at once
+  (`chatapp.spend`), and the request carries the conversation's parameters clamped to the
+  operator's ceilings (`chatapp.parameters`), whatever was stored;
+- an answer whose message row was deleted (in another tab) stops: no model call runs on for an
+  answer nobody can read, uncounted by the limit of answers at once.
 """
 
 from __future__ import annotations
@@ -21,11 +26,13 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from chatapp import metrics, pace, store
+from chatapp import metrics, pace, spend, store
+from chatapp.config import DEFAULT_MAX_CONCURRENT_ANSWERS
 from chatapp.db import session_scope
 from chatapp.errors import InvalidInput, NotFound
 from chatapp.llm.types import StreamDone, TextDelta
 from chatapp.models import Conversation, Message, Role
+from chatapp.parameters import Ceilings, effective
 from chatapp.prompts import HistoryItem, RolePrompt, auto_title, build_messages
 from chatapp.providers import ChatModel
 
@@ -78,7 +85,11 @@ def _conversation(session: Session, *, user_id: int, conversation_id: str) -> Co
     return conv
 
 
-def _open_answer(session: Session, conv: Conversation, *, user_id: int, user_msg_id: int) -> Turn:
+def _open_answer(
+    session: Session, conv: Conversation, *, user_id: int, user_msg_id: int, max_answers: int
+) -> Turn:
+    # Last, after this turn's own writes: a refusal rolls them back with the caller's scope.
+    spend.check_answers(session, user_id=user_id, limit=max_answers, stale_after_s=STALE_STREAM_S)
     answer = store.add_message(
         session,
         user_id=user_id,
@@ -91,9 +102,22 @@ def _open_answer(session: Session, conv: Conversation, *, user_id: int, user_msg
     return Turn(conv.id, user_msg_id, answer.id)
 
 
-def send_message(session: Session, *, user_id: int, conversation_id: str, text: str) -> Turn:
+def send_message(
+    session: Session,
+    *,
+    user_id: int,
+    conversation_id: str,
+    text: str,
+    max_answers: int = DEFAULT_MAX_CONCURRENT_ANSWERS,
+) -> Turn:
     """Stores the user's message (committed by the caller's scope before any model call) and opens
-    an answer slot. Titles an untitled conversation from its first message."""
+    an answer slot. Titles an untitled conversation from its first message.
+
+    Raises:
+        InvalidInput: a bad message; `spend.SendLimited` when `max_answers` of the user's answers
+            are streaming already (nothing is stored then, once the caller's scope rolls back).
+        NotFound: the conversation is not the user's.
+    """
     text = validate_text(text)
     conv = _conversation(session, user_id=user_id, conversation_id=conversation_id)
     user_msg = store.add_message(
@@ -103,11 +127,20 @@ def send_message(session: Session, *, user_id: int, conversation_id: str, text: 
     if conv.title_is_auto and not conv.title:
         conv.title = auto_title(text)
         session.add(conv)
-    return _open_answer(session, conv, user_id=user_id, user_msg_id=user_msg.id)
+    return _open_answer(
+        session, conv, user_id=user_id, user_msg_id=user_msg.id, max_answers=max_answers
+    )
 
 
-def regenerate(session: Session, *, user_id: int, message_id: int) -> Turn:
-    """Replaces an assistant answer (and everything after it) with a fresh answer slot."""
+def regenerate(
+    session: Session,
+    *,
+    user_id: int,
+    message_id: int,
+    max_answers: int = DEFAULT_MAX_CONCURRENT_ANSWERS,
+) -> Turn:
+    """Replaces an assistant answer (and everything after it) with a fresh answer slot (refused
+    like `send_message`)."""
     msg = store.get_message(session, user_id=user_id, message_id=message_id)
     if msg is None or msg.kind != "assistant":
         raise NotFound(str(message_id))
@@ -127,11 +160,21 @@ def regenerate(session: Session, *, user_id: int, message_id: int) -> Turn:
     store.delete_messages_after(
         session, user_id=user_id, conversation_id=conv.id, message_id=prev_user.id
     )
-    return _open_answer(session, conv, user_id=user_id, user_msg_id=prev_user.id)
+    return _open_answer(
+        session, conv, user_id=user_id, user_msg_id=prev_user.id, max_answers=max_answers
+    )
 
 
-def edit_and_resend(session: Session, *, user_id: int, message_id: int, text: str) -> Turn:
-    """Changes a sent user message, drops what followed it, and opens a new answer slot."""
+def edit_and_resend(
+    session: Session,
+    *,
+    user_id: int,
+    message_id: int,
+    text: str,
+    max_answers: int = DEFAULT_MAX_CONCURRENT_ANSWERS,
+) -> Turn:
+    """Changes a sent user message, drops what followed it, and opens a new answer slot (refused
+    like `send_message`)."""
     text = validate_text(text)
     msg = store.get_message(session, user_id=user_id, message_id=message_id)
     if msg is None or msg.kind != "user" or msg.id is None:
@@ -141,7 +184,7 @@ def edit_and_resend(session: Session, *, user_id: int, message_id: int, text: st
         session, user_id=user_id, conversation_id=conv.id, message_id=msg.id
     )
     store.update_message(session, user_id=user_id, message_id=msg.id, content=text)
-    return _open_answer(session, conv, user_id=user_id, user_msg_id=msg.id)
+    return _open_answer(session, conv, user_id=user_id, user_msg_id=msg.id, max_answers=max_answers)
 
 
 def clear_context(session: Session, *, user_id: int, conversation_id: str) -> Message:
@@ -168,8 +211,12 @@ def role_prompt(role: Role | None) -> RolePrompt | None:
     return RolePrompt(system_prompt=role.system_prompt or "", opening=opening)
 
 
-def build_request(session: Session, *, user_id: int, turn: Turn) -> AnswerRequest:
-    """The model request for the answer slot of `turn`: history up to its user message."""
+def build_request(
+    session: Session, *, user_id: int, turn: Turn, ceilings: Ceilings | None = None
+) -> AnswerRequest:
+    """The model request for the answer slot of `turn`: history up to its user message, with the
+    conversation's parameters clamped to `ceilings` (the operator's; the documented defaults when
+    None) — a value stored before a ceiling was lowered never goes upstream."""
     conv = _conversation(session, user_id=user_id, conversation_id=turn.conversation_id)
     rows = session.exec(
         select(Message)
@@ -189,17 +236,17 @@ def build_request(session: Session, *, user_id: int, turn: Turn) -> AnswerReques
                 (col(Role.user_id).is_(None)) | (col(Role.user_id) == user_id),
             )
         ).first()
+    values = effective(conv, ceilings or Ceilings())
     messages = build_messages(
         history,
         role=role_prompt(role),
-        window=conv.context_window,
-        token_budget=conv.token_budget,
+        window=values["context_window"],
+        token_budget=values["token_budget"],
     )
-    params: dict[str, Any] = {"temperature": conv.temperature}
-    if conv.top_p is not None:
-        params["top_p"] = conv.top_p
-    if conv.max_tokens:
-        params["max_tokens"] = conv.max_tokens
+    params: dict[str, Any] = {"temperature": values["temperature"]}
+    for name in ("top_p", "max_tokens"):
+        if values[name] is not None:
+            params[name] = values[name]
     return AnswerRequest(messages=messages, model=conv.model, params=params)
 
 
@@ -341,14 +388,27 @@ class _Checkpointer:
             await asyncio.sleep(self.interval)
             items = [(j.user_id, j.message_id, j.text) for j in list(self.jobs.values())]
             try:
-                await asyncio.to_thread(_checkpoint, items)
+                gone = await asyncio.to_thread(_checkpoint, items)
             except Exception:  # a failed checkpoint must not kill streams; the next one retries
                 log.exception("checkpoint of %d answers failed", len(items))
+                continue
+            for message_id in gone:
+                # Its message was deleted (the conversation, or a regenerate or edit in another
+                # tab): nobody can see the rest, and it no longer counts toward the user's
+                # answers at once (`spend`), so it must not keep the model call going.
+                job = self.jobs.get(message_id)
+                if job is not None:
+                    log.info("answer %s stopped: its message was deleted", message_id)
+                    job.cancel()
 
 
-def _checkpoint(items: list[tuple[int, int, str]]) -> None:
+def _checkpoint(items: list[tuple[int, int, str]]) -> set[int]:
+    """Writes the checkpoints; returns the ids of those answers whose row no longer exists."""
+    ids = {m for _, m, _ in items}
     with session_scope() as session:
         store.checkpoint_messages(session, items=items)
+        present = session.exec(select(Message.id).where(col(Message.id).in_(ids))).all()
+    return ids - set(present)
 
 
 # One checkpointer per event loop and interval (tests run several loops in one process).

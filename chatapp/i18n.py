@@ -209,6 +209,11 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "settings.error.role_not_found": "角色不存在",
         "settings.error.bad_setting": "无效的设置",
         "error.generic": "出错了，请稍后重试。",
+        "chat.param.range": "{field}必须在 {lo}–{hi} 之间{hint}，未保存。",
+        "chat.param.whole": "{field}必须是 {lo}–{hi} 之间的整数{hint}，未保存。",
+        "chat.param.unset_hint": "（0 或留空表示使用模型的默认值）",
+        "chat.limit.rate": "发送太频繁了：每人每分钟最多 {n} 次（含重新生成和编辑重发）。请 {s} 秒后再试。",
+        "chat.limit.answers": "同时生成的回答太多了：每人最多 {n} 个。请等其他回答结束（或停止它们）后再试。",
     },
     "en": {
         "app.name": "chatapp",
@@ -409,6 +414,11 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "settings.error.role_not_found": "This role does not exist",
         "settings.error.bad_setting": "Invalid setting",
         "error.generic": "Something went wrong. Please try again.",
+        "chat.param.range": "{field} must be between {lo} and {hi}{hint}; nothing was saved.",
+        "chat.param.whole": "{field} must be a whole number from {lo} to {hi}{hint}; nothing was saved.",
+        "chat.param.unset_hint": " (0 or empty: the model's default)",
+        "chat.limit.rate": "Too many messages: at most {n} per minute (regenerate and edit included). Try again in {s} s.",
+        "chat.limit.answers": "Too many answers at once: at most {n} per user. Wait for one to finish (or stop it), then try again.",
     },
 }
 

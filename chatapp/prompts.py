@@ -5,8 +5,11 @@ Context rules (documented in the README):
 2. History starts after the last "清除上下文" divider.
 3. Only finished parts of history are sent: error/empty assistant messages are skipped; a stopped or
    interrupted answer is sent as far as it got (the user saw it).
-4. At most `window` history messages, newest kept, and at most `token_budget` estimated tokens; the
-   newest user message is always kept, even when it alone exceeds the budget.
+4. At most `window` history messages, newest kept, and at most `token_budget` estimated tokens for
+   the whole prompt: the role's system prompt and opening messages count toward it first (they
+   are always sent; their size is capped by `role_schema`). The newest user message is always
+   kept, even when it alone exceeds the budget. Callers pass window and budget already clamped
+   to the operator's ceilings (`chatapp.parameters`), so this bounds what one request sends.
 
 Token estimate: ~1 token per CJK character and ~1 token per 4 other characters, plus 4 per message.
 It errs high for English and is close for Chinese, which is what a budget needs.
@@ -74,7 +77,7 @@ def build_messages(
         history: the conversation's messages, oldest first, ending with the new user message.
         role: the conversation's role, if any.
         window: the most history messages to send (at least the newest one is always sent).
-        token_budget: the most estimated tokens of history to send.
+        token_budget: the most estimated tokens to send, the role's included.
 
     Returns:
         OpenAI-style `{"role", "content"}` dicts.
@@ -85,8 +88,14 @@ def build_messages(
             start = index + 1
     usable = [item for item in history[start:] if _usable(item)]
 
+    messages: list[dict[str, str]] = []
+    if role is not None:
+        if role.system_prompt.strip():
+            messages.append({"role": "system", "content": role.system_prompt})
+        messages.extend({"role": r, "content": c} for r, c in role.opening if c.strip())
+
     picked: list[HistoryItem] = []
-    used = 0
+    used = sum(message_tokens(m["content"]) for m in messages)
     for item in reversed(usable):
         cost = message_tokens(item.content)
         if picked and (len(picked) >= max(window, 1) or used + cost > token_budget):
@@ -98,11 +107,6 @@ def build_messages(
     while len(picked) > 1 and picked[0].kind != "user":
         picked.pop(0)
 
-    messages: list[dict[str, str]] = []
-    if role is not None:
-        if role.system_prompt.strip():
-            messages.append({"role": "system", "content": role.system_prompt})
-        messages.extend({"role": r, "content": c} for r, c in role.opening if c.strip())
     messages.extend({"role": item.kind, "content": item.content} for item in picked)
     return messages
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from chatapp import parameters
 from chatapp.errors import InvalidInput
 
 EXPORT_FORMAT = "chatapp.roles"
@@ -85,10 +86,15 @@ def _text(data: Mapping[str, Any], name: str, limit: int, *, required: bool = Fa
     return value
 
 
-def _number(
-    data: Mapping[str, Any], name: str, lo: float, hi: float, *, integer: bool = False
-) -> Any:
-    """An optional number in [lo, hi]; "" and None mean unset."""
+def _number(data: Mapping[str, Any], name: str) -> Any:
+    """An optional model parameter in its range (`parameters.ABSOLUTE`); "" and None mean unset.
+
+    A role is checked against the widest range any deployment allows, not this one's ceilings:
+    the built-in library and imported files must not depend on the operator's settings. Once a
+    role's default is a conversation's setting, the ⚙ form shows it and the model request uses
+    it clamped to the ceilings (`parameters.effective`)."""
+    allowed = parameters.ABSOLUTE[name]
+    lo, hi, integer = allowed.lo, allowed.hi, allowed.integer
     raw = data.get(name)
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return None
@@ -199,11 +205,11 @@ def validate_role(data: Mapping[str, Any]) -> RoleInput:
         system_prompt=prompt,
         opening=opening,
         model=_text(data, "model", LIMITS["model"]) or None,
-        temperature=_number(data, "temperature", 0, 2),
-        top_p=_number(data, "top_p", 0, 1),
-        max_tokens=_number(data, "max_tokens", 1, 128_000, integer=True),
-        context_window=_number(data, "context_window", 1, 200, integer=True),
-        token_budget=_number(data, "token_budget", 256, 1_000_000, integer=True),
+        temperature=_number(data, "temperature"),
+        top_p=_number(data, "top_p"),
+        max_tokens=_number(data, "max_tokens"),
+        context_window=_number(data, "context_window"),
+        token_budget=_number(data, "token_budget"),
         tags=parse_tags(data.get("tags")),
         language=language,
     )

@@ -65,6 +65,18 @@ def test_token_budget_drops_oldest_but_keeps_newest_user_message():
     assert huge == [{"role": "user", "content": long}]
 
 
+def test_the_roles_prompt_counts_toward_the_token_budget():
+    """A role's prompt and openings are always sent, and what they cost leaves less budget for
+    history: the budget bounds the whole request (plus the newest message), not only history."""
+    role = RolePrompt("系" * 350, (("user", "例" * 350), ("assistant", "答" * 350)))
+    history = [H("user", "问" * 100), H("assistant", "答" * 100), H("user", "new")]
+    without = build_messages(history, token_budget=1200)
+    assert [m["content"] for m in without] == [m.content for m in history]
+    with_role = build_messages(history, role=role, token_budget=1200)
+    assert [m["role"] for m in with_role] == ["system", "user", "assistant", "user"]
+    assert with_role[-1]["content"] == "new"  # the newest message is kept even over the budget
+
+
 def test_failed_and_empty_answers_are_skipped_stopped_ones_kept():
     history = [
         H("user", "q1"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from chatapp import parameters
 from chatapp.components.role_picker import role_picker
 from chatapp.components.text import t
 from chatapp.state.chat import ChatState
@@ -15,8 +16,19 @@ def _field(label_key: str, control: rx.Component) -> rx.Component:
     return rx.box(rx.text(t(label_key), size="1", color_scheme="gray"), control, width="100%")
 
 
+def _bound(name: str, end: str) -> str:
+    """A fixed end of a parameter's range (the tops the operator may lower are not shown)."""
+    value = getattr(parameters.ABSOLUTE[name], end)
+    return f"{value:g}"
+
+
 def settings_panel() -> rx.Component:
-    """Per-conversation model parameters; changes apply to the next message."""
+    """Per-conversation model parameters; changes apply to the next message.
+
+    The server checks every value against its range (the operator's ceilings included, which a
+    prebuilt frontend cannot know) and says which field is out of range: the browser's own
+    validation is off, since it would block the submit silently as the popover closes.
+    """
     return rx.popover.root(
         rx.popover.trigger(
             rx.icon_button(
@@ -48,8 +60,8 @@ def settings_panel() -> rx.Component:
                             name="temperature",
                             type="number",
                             step="0.1",
-                            min="0",
-                            max="2",
+                            min=_bound("temperature", "lo"),
+                            max=_bound("temperature", "hi"),
                             default_value=ChatState.current_temperature.to_string(),
                             key=ChatState.current_id + "t",
                         ),
@@ -60,8 +72,8 @@ def settings_panel() -> rx.Component:
                             name="top_p",
                             type="number",
                             step="0.05",
-                            min="0",
-                            max="1",
+                            min=_bound("top_p", "lo"),
+                            max=_bound("top_p", "hi"),
                             default_value=ChatState.current_top_p.to_string(),
                             key=ChatState.current_id + "p",
                         ),
@@ -81,8 +93,7 @@ def settings_panel() -> rx.Component:
                         rx.input(
                             name="context_window",
                             type="number",
-                            min="1",
-                            max="200",
+                            min=_bound("context_window", "lo"),
                             default_value=ChatState.current_context_window.to_string(),
                             key=ChatState.current_id + "w",
                         ),
@@ -92,7 +103,7 @@ def settings_panel() -> rx.Component:
                         rx.input(
                             name="token_budget",
                             type="number",
-                            min="256",
+                            min=_bound("token_budget", "lo"),
                             default_value=ChatState.current_token_budget.to_string(),
                             key=ChatState.current_id + "b",
                         ),
@@ -110,6 +121,7 @@ def settings_panel() -> rx.Component:
                     spacing="2",
                 ),
                 on_submit=ChatState.update_settings,
+                no_validate=True,
             ),
             width="260px",
         ),

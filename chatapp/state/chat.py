@@ -21,7 +21,7 @@ import reflex as rx
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from chatapp import conversations, logs, pace, send_gate, settings_service, store
+from chatapp import conversations, logs, pace, parameters, send_gate, settings_service, spend, store
 from chatapp.config import get_settings
 from chatapp.db import session_scope
 from chatapp.errors import InvalidInput, NotFound, user_message
@@ -63,6 +63,16 @@ RECENT_MAX = 6
 FOLLOWER_DEAD_S = 2.0
 # How often an idle follower (the model is silent) wakes up anyway; well below FOLLOWER_DEAD_S.
 FOLLOW_BEAT_S = 0.5
+
+
+def _put_back(text: str) -> Any:
+    """Puts a message that was not sent back into the composer (the form clears on submit), unless
+    the user has typed something new meanwhile."""
+    value = json.dumps(text, ensure_ascii=False)
+    return rx.call_script(
+        "setTimeout(()=>{const a=document.getElementById('composer-input');"
+        f"if(a&&!a.value){{a.value={value};a.dispatchEvent(new Event('input',{{bubbles:true}}));}}}},50)"
+    )
 
 
 def _js(name: str, *args: object) -> str:
@@ -370,26 +380,23 @@ class ChatState(rx.State):
 
     @rx.event
     async def update_settings(self, form: dict):
-        """Saves the open conversation's model and parameters (apply to the next message)."""
+        """Saves the open conversation's model and parameters (apply to the next message).
+
+        Only the fields the form sends change. A value outside its range (the operator's ceilings
+        included, see chatapp.parameters) refuses the whole form and says which field and what
+        is allowed.
+        """
         user_id = await self._user_id()
-        if user_id is None or not self.current_id:
+        if user_id is None or not self.current_id or not isinstance(form, dict):
             return
-
-        def num(name: str, lo: float, hi: float, default: float) -> float:
-            try:
-                value = float(form.get(name, default))
-            except (TypeError, ValueError):
-                return default
-            return min(max(value, lo), hi)
-
-        fields = {
-            "model": get_router().resolve(str(form.get("model", self.current_model))),
-            "temperature": round(num("temperature", 0, 2, self.current_temperature), 2),
-            "top_p": round(num("top_p", 0, 1, self.current_top_p), 2),
-            "max_tokens": int(num("max_tokens", 0, 128_000, self.current_max_tokens)) or None,
-            "context_window": int(num("context_window", 1, 200, self.current_context_window)),
-            "token_budget": int(num("token_budget", 256, 1_000_000, self.current_token_budget)),
-        }
+        try:
+            fields = parameters.parse_form(form, get_settings().ceilings)
+        except parameters.ParameterError as exc:
+            self.notice = parameters.describe(exc, await self._lang())
+            return
+        if "model" in form:
+            fields["model"] = get_router().resolve(str(form["model"]))
+        self.notice = ""
         with session_scope() as session:
             store.update_conversation(
                 session, user_id=user_id, conversation_id=self.current_id, **fields
@@ -449,6 +456,9 @@ class ChatState(rx.State):
         # conversation; regenerate and edit drop messages, so those reload it.
         appending = appends and self.current_id != "" and not self.not_found
         try:
+            # Every send, regenerate and edit counts (chatapp.spend); answers at once are
+            # counted in the turn's transaction.
+            await spend.get_send_guard(get_settings()).hit(user_id)
             # In a thread: a handler that blocks the event loop stalls every stream of the process.
             started = await asyncio.to_thread(
                 _start_turn,
@@ -458,6 +468,9 @@ class ChatState(rx.State):
                 appending,
                 (self.search_query, self._list_limit) if new_conversation else None,
             )
+        except spend.SendLimited as exc:
+            self.notice = spend.describe(exc, lang)
+            return None
         except InvalidInput as exc:
             self.notice = user_message(exc.reason, lang)
             return None
@@ -508,8 +521,9 @@ class ChatState(rx.State):
         renders in the browser while the server stores the message and calls the model, so the
         first token does not wait behind it (bench/README.md, "first token").
 
-        If the database is unreachable, says so and puts the text back in the composer: nothing
-        a user typed is lost.
+        If the message is not stored — refused (a per-user limit, see chatapp.spend) or the
+        database is unreachable — says why and puts the text back in the composer: nothing a user
+        typed is lost.
         """
         if await self._show_pending(form):
             yield
@@ -522,13 +536,7 @@ class ChatState(rx.State):
         except SQLAlchemyError:
             log.exception("send failed: database unavailable")
             self.notice = user_message("database", await self._lang())
-            text = json.dumps(str(form.get("text", "")), ensure_ascii=False)
-            events = [
-                rx.call_script(
-                    "setTimeout(()=>{const a=document.getElementById('composer-input');"
-                    f"if(a&&!a.value){{a.value={text};a.dispatchEvent(new Event('input',{{bubbles:true}}));}}}},50)"
-                )
-            ]
+            events = []
         finally:
             thread = await self._thread()
             if thread.pending:  # not replaced: the send failed
@@ -538,6 +546,8 @@ class ChatState(rx.State):
         if start is not None:
             yield  # the stored bubbles, before the model is called (see `_begin`)
             events.append(start())
+        elif str(form.get("text", "")).strip():  # not stored: refused, or the database failed
+            events.append(_put_back(str(form.get("text", ""))))
         yield events
 
     async def _show_pending(self, form: dict) -> bool:
@@ -586,6 +596,7 @@ class ChatState(rx.State):
                 # The home page: the conversation is created with the message, in one go.
                 conversation_id=cid or _create_conversation(s, user_id),
                 text=text,
+                max_answers=get_settings().max_concurrent_answers,
             ),
             # A conversation created just now has no settings shown yet: load it whole.
             appends=not created,
@@ -607,7 +618,12 @@ class ChatState(rx.State):
         async with send_gate.gate():
             start = await self._begin(
                 user_id,
-                lambda s: conversations.regenerate(s, user_id=user_id, message_id=int(message_id)),
+                lambda s: conversations.regenerate(
+                    s,
+                    user_id=user_id,
+                    message_id=int(message_id),
+                    max_answers=get_settings().max_concurrent_answers,
+                ),
             )
         if start is not None:
             yield  # the new bubbles, before the model is called (see `_begin`)
@@ -636,7 +652,11 @@ class ChatState(rx.State):
             start = await self._begin(
                 user_id,
                 lambda s: conversations.edit_and_resend(
-                    s, user_id=user_id, message_id=message_id, text=text
+                    s,
+                    user_id=user_id,
+                    message_id=message_id,
+                    text=text,
+                    max_answers=get_settings().max_concurrent_answers,
                 ),
             )
         if start is not None:
@@ -893,16 +913,20 @@ def _conversation_view(
     has_earlier = len(rows) > PAGE_SIZE
     rows = rows[-PAGE_SIZE:]
     live = [m for m in rows if m.status == "streaming" and m.id is not None]
+    # As the next request will use them: a value stored above a ceiling lowered since shows (and
+    # saves back) clamped.
+    params = parameters.effective(conv, get_settings().ceilings)
     shown = {
         "not_found": False,
         "current_id": conv.id,
         "current_title": conv.title or translate("chat.untitled", lang),
         "current_model": router.resolve(conv.model),
-        "current_temperature": conv.temperature,
-        "current_top_p": conv.top_p if conv.top_p is not None else 1.0,
-        "current_max_tokens": conv.max_tokens or 0,
-        "current_context_window": conv.context_window,
-        "current_token_budget": conv.token_budget,
+        "current_temperature": params["temperature"],
+        "current_top_p": params["top_p"] if params["top_p"] is not None else 1.0,
+        # The stored value, not the operator's default reply length: 0 saves back as unset.
+        "current_max_tokens": min(conv.max_tokens or 0, get_settings().max_reply_tokens),
+        "current_context_window": params["context_window"],
+        "current_token_budget": params["token_budget"],
         "current_role_id": conv.role_id or 0,
     }
     thread = {
@@ -932,7 +956,9 @@ def _start_turn(
     list's first rows when `list_query` (search, limit) is given)."""
     with session_scope() as session:
         turn = make_turn(session)
-        request = conversations.build_request(session, user_id=user_id, turn=turn)
+        request = conversations.build_request(
+            session, user_id=user_id, turn=turn, ceilings=get_settings().ceilings
+        )
         # The user's own API key, if they saved one (settings page); decrypted only here.
         credentials = settings_service.user_credentials(
             session, user_id=user_id, box=box_for(get_settings())

@@ -65,6 +65,10 @@ def app_env(port: int, data_dir: Path, **extra: str) -> dict[str, str]:
         DATABASE_URL=f"sqlite:///{data_dir}/chatapp.db",
         REFLEX_USE_SYSTEM_BUN="1",
         REFLEX_TELEMETRY_ENABLED="false",
+        # The suites drive one user faster than a person can (dozens of sends a minute, many
+        # tabs): the per-user limits (chatapp.spend) are tested on an instance of their own.
+        CHAT_SENDS_PER_MINUTE="10000",
+        CHAT_MAX_CONCURRENT_ANSWERS="100",
         PATH=f"{ROOT / '.tools/node_modules/.bin'}:{Path(sys.executable).parent}:{env.get('PATH', '')}",
     )
     env.update(extra)

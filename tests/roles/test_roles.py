@@ -150,7 +150,11 @@ def test_role_reaches_the_model_request_in_order(session, users):
             session, user_id=alice, conversation_id=conv.id, text=text
         )
         store.update_message(
-            session, user_id=alice, message_id=turn.assistant_message_id, content="答" + text
+            session,
+            user_id=alice,
+            message_id=turn.assistant_message_id,
+            content="答" + text,
+            status="done",  # finished: a new send needs a free answer slot (chatapp.spend)
         )
     conversations.clear_context(session, user_id=alice, conversation_id=conv.id)
     for text in ("三", "四", "五"):
@@ -158,7 +162,11 @@ def test_role_reaches_the_model_request_in_order(session, users):
             session, user_id=alice, conversation_id=conv.id, text=text
         )
         store.update_message(
-            session, user_id=alice, message_id=turn.assistant_message_id, content="答" + text
+            session,
+            user_id=alice,
+            message_id=turn.assistant_message_id,
+            content="答" + text,
+            status="done",  # finished: a new send needs a free answer slot (chatapp.spend)
         )
     turn = conversations.send_message(session, user_id=alice, conversation_id=conv.id, text="六")
     request = conversations.build_request(session, user_id=alice, turn=turn)
