@@ -61,29 +61,32 @@ class Grant:
     message_id: int
     user_id: int
     lang: str
-    at: float = field(default_factory=time.monotonic)
+    at: float
 
 
 _grants: dict[str, Grant] = {}
 
 
-def grant(token: str, *, message_id: int, user_id: int, lang: str) -> None:
+def grant(
+    token: str, *, message_id: int, user_id: int, lang: str, now: float | None = None
+) -> None:
     """Records that the tab `token` started the answer `message_id` for `user_id` (called by the
     handler that verified the user and started the job, never from client input)."""
+    at = time.monotonic() if now is None else now
     if len(_grants) >= _GRANT_SWEEP_AT:
-        now = time.monotonic()
-        for key in [k for k, g in _grants.items() if now - g.at > GRANT_TTL_S]:
+        for key in [k for k, g in _grants.items() if at - g.at > GRANT_TTL_S]:
             del _grants[key]
-    _grants[token] = Grant(message_id, user_id, lang)
+    _grants[token] = Grant(message_id, user_id, lang, at)
 
 
-def take_grant(token: str, message_id: int) -> Grant | None:
+def take_grant(token: str, message_id: int, now: float | None = None) -> Grant | None:
     """The tab's grant for `message_id`, used up; None when there is none (or it is void)."""
     found = _grants.get(token)
     if found is None or found.message_id != message_id:
         return None
     del _grants[token]
-    return found if time.monotonic() - found.at <= GRANT_TTL_S else None
+    at = time.monotonic() if now is None else now
+    return found if at - found.at <= GRANT_TTL_S else None
 
 
 def register(token: str, message_id: int) -> FollowerHandle:
