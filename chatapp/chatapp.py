@@ -22,7 +22,11 @@ startup()
 
 app = rx.App(
     stylesheets=["/chat.css", "/pages.css"],
-    head_components=[rx.el.meta(name="viewport", content="width=device-width, initial-scale=1")],
+    head_components=[
+        rx.el.meta(name="viewport", content="width=device-width, initial-scale=1"),
+        # Refuses a text too big to send before it is sent, and keeps it (see the file).
+        rx.script(src="/send_guard.js"),
+    ],
     api_transformer=build_api(get_settings()),
     backend_exception_handler=on_backend_error,
 )

@@ -43,6 +43,9 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "chat.pick": "选择或新建一个对话",
         "chat.composer.placeholder": "输入消息…（Enter 发送，Shift+Enter 换行）",
         "chat.composer.placeholder_ctrl": "输入消息…（Ctrl+Enter 发送，Enter 换行）",
+        # Shown by assets/send_guard.js ({n}: the limit), before anything is sent.
+        "send.too_long": "消息太长了：最多 {n} 字。没有发送，文字还在输入框里。",
+        "send.too_large": "内容太大，无法一次发送（最多约 {n} 字）。没有发送，文字还在。",
         "chat.send": "发送",
         "chat.stop": "停止",
         "chat.clear_context": "清除上下文",
@@ -248,6 +251,14 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "chat.pick": "Pick or start a conversation",
         "chat.composer.placeholder": "Message… (Enter to send, Shift+Enter for a new line)",
         "chat.composer.placeholder_ctrl": "Message… (Ctrl+Enter to send, Enter for a new line)",
+        "send.too_long": (
+            "The message is too long: {n} characters at most. It was not sent; your text is "
+            "still in the box."
+        ),
+        "send.too_large": (
+            "Too large to send at once (about {n} characters at most). It was not sent; your "
+            "text is still here."
+        ),
         "chat.send": "Send",
         "chat.stop": "Stop",
         "chat.clear_context": "Clear context",

@@ -7,7 +7,8 @@ sets the conversation with `bind_conversation(cid)` (or `conversation_id.set(cid
 work for that conversation.
 
 `LOG_FORMAT=json|text` chooses the format (the start script defaults to json, dev to text);
-`LOG_LEVEL` the level (INFO).
+`LOG_LEVEL` the level (INFO). Records of the libraries that quote client input pass through
+`chatapp.log_guard` first.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
+from chatapp.log_guard import ClientLogGuard
+
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 conversation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "conversation_id", default=None
@@ -29,6 +32,8 @@ conversation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 # Which instance wrote a line, when several write to one log store: INSTANCE_NAME, else host:port.
 INSTANCE = os.environ.get("INSTANCE_NAME") or f"{socket.gethostname()}:{os.environ.get('PORT', '')}"
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+# One guard per process, shared by the handlers it sits on (its rate limits are per process).
+_guard = ClientLogGuard()
 
 
 @contextmanager
@@ -62,6 +67,8 @@ class JsonFormatter(logging.Formatter):
                 out[key] = value
         if record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
+        elif record.exc_text:  # a traceback already formatted (and cleaned: see log_guard)
+            out["exc"] = record.exc_text
         return json.dumps(out, ensure_ascii=False, default=str)
 
 
@@ -79,6 +86,22 @@ def setup_logging(fmt: str | None = None, level: str | None = None) -> None:
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    # What clients send (event payloads, the session cookie) never reaches the log, and a flood
+    # of bad events writes a bounded amount (see chatapp/log_guard.py). Reflex's own handlers,
+    # when it runs the process (`reflex run`), get the same guard.
+    handler.addFilter(_guard)
+    for reflex_handler in logging.getLogger("reflex").handlers:
+        if _guard not in reflex_handler.filters:
+            reflex_handler.addFilter(_guard)
+    # The socket server's loggers: given a level before the server is made, python-socketio and
+    # engine.io add no plain-text handler of their own (which printed every traceback a second
+    # time, unguarded, outside the JSON lines); their records come here.
+    for name in ("engineio.server", "socketio.server"):
+        server_logger = logging.getLogger(name)
+        if server_logger.level == logging.NOTSET:
+            server_logger.setLevel(logging.ERROR)
+        if _guard not in server_logger.filters:
+            server_logger.addFilter(_guard)
     root.addHandler(handler)
     root.setLevel(level)
     # The readiness check asks Alembic for the revision on every probe; its INFO lines are noise.

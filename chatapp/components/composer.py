@@ -8,6 +8,7 @@ from __future__ import annotations
 import reflex as rx
 
 from chatapp.components.text import t
+from chatapp.conversations import MAX_MESSAGE_CHARS
 from chatapp.state.chat import ChatState, ThreadState
 
 
@@ -42,7 +43,9 @@ def composer(send_key: rx.Var[str] | str = "enter") -> rx.Component:
                 ),
                 data_sendkey=rx.cond(ctrl, "ctrl", "enter"),
                 auto_focus=True,
-                max_length=32000,
+                # Not `max_length`: the browser would cut a longer paste silently. A longer text
+                # is refused before sending and kept (assets/send_guard.js).
+                data_max_chars=MAX_MESSAGE_CHARS,
             ),
             rx.box(
                 rx.cond(
@@ -72,6 +75,9 @@ def composer(send_key: rx.Var[str] | str = "enter") -> rx.Component:
             on_submit=ChatState.send,
             reset_on_submit=True,
             id="composer-form",
+            # What assets/send_guard.js says when it refuses a text (any form of the page).
+            data_refused_long=t("send.too_long"),
+            data_refused_large=t("send.too_large"),
             # False until the page's on_load has run: the send waits for it (assets/chat_markdown.jsx).
             data_ready=rx.State.is_hydrated,
         ),

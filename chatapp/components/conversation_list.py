@@ -154,6 +154,7 @@ def conversation_list() -> rx.Component:
                 rx.input.slot(rx.icon("search", size=14)),
                 placeholder=t("chat.search"),
                 on_change=ChatState.search.debounce(300),
+                max_length=200,  # what the server reads of a query
                 class_name="search",
                 size="2",
                 id="conv-search",

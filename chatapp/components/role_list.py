@@ -81,6 +81,7 @@ def role_list() -> rx.Component:
                 rx.input.slot(rx.icon("search", size=14)),
                 placeholder=t("roles.search"),
                 on_change=RolesState.search.debounce(300),
+                max_length=100,  # what the server reads of a query
                 class_name="search",
                 size="2",
                 id="role-search",

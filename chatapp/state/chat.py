@@ -25,7 +25,7 @@ from chatapp import conversations, logs, pace, parameters, send_gate, settings_s
 from chatapp.config import get_settings
 from chatapp.db import session_scope
 from chatapp.errors import InvalidInput, NotFound, user_message
-from chatapp.i18n import normalise_language, translate
+from chatapp.i18n import translate
 from chatapp.models import Conversation, Message, utcnow
 from chatapp.providers import get_router
 from chatapp.secretbox import box_for
@@ -362,7 +362,7 @@ class ChatState(rx.State):
         streaming_id = (await self._thread()).streaming_id
         if streaming_id >= 0 and conversation_id == self.current_id:
             job = conversations.get_job(streaming_id)
-            if job is not None:
+            if job is not None and job.user_id == user_id:
                 job.cancel()
                 await job.done.wait()
         with session_scope() as session:
@@ -509,7 +509,14 @@ class ChatState(rx.State):
                 request=request,
                 client=router.client_for(request.model, api_key=api_key, base_url=base_url),
             )
-            return ChatState.follow(turn.assistant_message_id, True, lang)
+            # This tab's follower may skip re-checking what was just checked (see `follow`).
+            stream_push.grant(
+                self.router.session.client_token,
+                message_id=turn.assistant_message_id,
+                user_id=user_id,
+                lang=lang,
+            )
+            return ChatState.follow(turn.assistant_message_id)
 
         return start
 
@@ -702,7 +709,7 @@ class ChatState(rx.State):
         if streaming_id < 0:
             return
         job = conversations.get_job(streaming_id)
-        if job is not None:
+        if job is not None and job.user_id == await self._user_id():
             job.cancel()
         # An answer streamed by another process (this tab reconnected elsewhere) cannot be stopped
         # from here; it ends on its own and is shown as it is saved.
@@ -712,7 +719,7 @@ class ChatState(rx.State):
         """The browser saw a gap in the stream, or heard nothing for a while (socket drop, instance
         restart). Sends the whole answer again, and restarts the follower if it died."""
         streaming_id = (await self._thread()).streaming_id
-        if streaming_id < 0:
+        if streaming_id < 0 or await self._user_id() is None:
             return None
         try:
             have = int(form.get("have", 0))
@@ -733,38 +740,38 @@ class ChatState(rx.State):
     # ---- streaming -----------------------------------------------------------------------------
 
     @rx.event(background=True)
-    async def follow(self, message_id: int, own: bool = False, lang: str = ""):
+    async def follow(self, message_id: int):
         """Pushes an answer's new text to this tab until it is finished (any process, any reload).
 
-        `own`: the tab sent the message itself (its page and stream store were running before the
-        first batch), so the finished text need not be sent again. A follower started by a page
-        load could push its first batch before the page's scripts run: it sends the text again.
-        `lang`: the language the send handler showed the page in (saves reading UIState at the
-        end).
-
-        The state is locked once per answer when the tab sent the message here (at the end),
-        twice otherwise; in between, batches go straight to the tab's socket and a resync arrives
-        through the follower handle (see stream_push).
+        Who may follow is decided here, never by what the client sends. The fast path: the send
+        handler of this tab started the job in this process for the user it verified, and left a
+        grant (see stream_push); the job's user must be the grant's. That tab's page and stream
+        store were running before the first batch, so the finished text need not be sent again,
+        and the state is locked once per answer (at the end). Any other follower (a reload, a
+        resync, a made-up event) is checked under the lock: the tab shows this answer as its
+        streaming one, and the answer belongs to the tab's logged-in user; it locks the state
+        twice. In between, batches go straight to the tab's socket and a resync arrives through
+        the follower handle (see stream_push).
         """
         token = self.router.session.client_token
-        job = conversations.get_job(message_id) if own else None
-        user_id = None
-        if job is None:
-            # Not just sent from this tab to this process (a reload, a resync): check that the
-            # tab still shows this answer. The send handler itself set `streaming_id` and started
-            # the job a moment ago; taking the lock again only to read that back would be one of the
-            # two state round trips per answer (through Redis with several workers) that 300
-            # answers starting within a second pile up (bench/README.md, "concurrency"). The end
-            # re-checks under the lock anyway.
+        grant = stream_push.take_grant(token, message_id)
+        job = conversations.get_job(message_id)
+        if grant is not None and job is not None and job.user_id == grant.user_id:
+            # The send handler set `streaming_id` and started the job a moment ago; taking the
+            # lock again only to read that back would be one of the two state round trips per answer
+            # (through Redis with several workers) that 300 answers starting within a second pile
+            # up (bench/README.md, "concurrency"). The end re-checks under the lock anyway.
+            user_id: int | None = grant.user_id
+        else:
+            grant = None
             async with self:
                 if (await self._thread()).streaming_id != message_id:
                     return
-                # A job of this process was started for this user (checked when it began): ask
-                # who is logged in (a query) only to read another process's checkpoints.
+                user_id = await self._user_id()
                 job = conversations.get_job(message_id)
-                user_id = None if job is not None else await self._user_id()
-        if job is None and user_id is None:
-            return
+            if user_id is None or (job is not None and job.user_id != user_id):
+                log.warning("refused to follow answer %s: not the tab's user's", message_id)
+                return
         handle = stream_push.register(token, message_id)
         try:
             finished = await self._push_answer(token, handle, message_id, user_id)
@@ -776,37 +783,37 @@ class ChatState(rx.State):
             thread = await self._thread()
             if stream_push.current(token) is None and thread.streaming_id == message_id:
                 thread.streaming_id = -1
-                user_id = await self._final_user(job if own else None)
+                user_id = await self._final_user(user_id if grant is not None else None)
                 if user_id is not None:
                     await self._show_final(
                         thread,
                         user_id,
                         message_id,
-                        handle.sent if own else -1,
-                        normalise_language(lang) if lang else await self._lang(),
+                        handle.sent if grant is not None else -1,
+                        grant.lang if grant is not None else await self._lang(),
                     )
         await stream_push.push_script(token, _js("d", message_id))
 
-    async def _final_user(self, own_job: conversations.AnswerJob | None) -> int | None:
+    async def _final_user(self, granted_user: int | None) -> int | None:
         """Who the finished answer is shown to, checked under the state lock at the end.
 
-        The answer this tab sent here (`own_job`, started for the user the send handler
-        verified): the tab's session token must still be that user's (signature and expiry, no
-        query). 300 answers ending within a second would each run the two session-table queries of
-        `_user_id` on the event loop while holding the state lock, one of the long
-        update gaps at the end of the concurrency benchmark (bench/README.md). The tab already
-        holds the whole text; its next handler re-checks the sessions table as every handler
-        does. Any other follower asks the sessions table.
+        The answer this tab started here (`granted_user`, verified by the send handler): the
+        tab's session token must still be that user's (signature and expiry, no query). 300
+        answers ending within a second would each run the two session-table queries of `_user_id`
+        on the event loop while holding the state lock, one of the long update gaps at
+        the end of the concurrency benchmark (bench/README.md). The tab already holds the whole
+        text; its next handler re-checks the sessions table as every handler does. Any other
+        follower asks the sessions table.
         """
-        if own_job is None:
+        if granted_user is None:
             return await self._user_id()
         claims = (await self.get_state(AuthState))._claims()
-        return own_job.user_id if claims is not None and claims.user_id == own_job.user_id else None
+        return granted_user if claims is not None and claims.user_id == granted_user else None
 
     async def _push_answer(
-        self, token: str, handle: stream_push.FollowerHandle, message_id: int, user_id: int | None
+        self, token: str, handle: stream_push.FollowerHandle, message_id: int, user_id: int
     ) -> bool:
-        """Sends new text in batches until the answer ends (True) or this follower is no longer
+        """Sends `user_id`'s answer in batches until it ends (True) or this follower is no longer
         wanted (False)."""
         last_db_check = 0.0
         remote_text, remote_done = "", False
@@ -816,6 +823,8 @@ class ChatState(rx.State):
                 return False  # a newer follower (reload, resync) took over
             handle.beat = time.monotonic()
             job = conversations.get_job(message_id)
+            if job is not None and job.user_id != user_id:
+                return False  # not the checked user's answer (ids are unique: never expected)
             if job is not None:
                 handle.wake = job.changed
                 job.changed.clear()  # before reading: text arriving from here on wakes us
@@ -827,7 +836,7 @@ class ChatState(rx.State):
                 if now - last_db_check >= REMOTE_POLL_S:
                     last_db_check = now
                     remote_text, remote_done = await asyncio.to_thread(
-                        _read_checkpoint, user_id or 0, message_id
+                        _read_checkpoint, user_id, message_id
                     )
                 text, finished = remote_text, remote_done
             if handle.resync:

@@ -1,5 +1,6 @@
-"""Sends a streamed answer's batches to one browser tab over Reflex's websocket, and keeps the
-per-tab follower handles that the `resync` event talks to.
+"""Sends a streamed answer's batches to one browser tab over Reflex's websocket, keeps the per-tab
+follower handles that the `resync` event talks to, and the grants that let a tab's own follower
+start without a second look at its state.
 
 Why not `yield rx.call_script(...)` from the background task, as Reflex suggests: every yield
 goes through Reflex's event processor (an update object, delta resolution, the state's
@@ -9,6 +10,12 @@ stop and resync. With a few hundred answers streaming that is most of the app's 
 event — the same message Reflex itself sends, minus the empty fields — emitted straight to the
 tab's socket; a resync reaches the follower through a handle in this process (a tab's events
 arrive on the socket of the process that runs its follower).
+
+Grants: the handler that starts an answer job for a verified user records (tab, message, user)
+here, in this process's memory. The follower of that tab and message takes the grant and skips
+the state lock (bench/README.md, "concurrency"); any other follower — a reload, a resync, or an
+event a client made up — has no grant and is checked under the lock (see ChatState.follow). A
+grant is never derived from what the client sends.
 """
 
 from __future__ import annotations
@@ -39,6 +46,47 @@ class FollowerHandle:
 
 # One follower per tab (client token) in this process; a newer follower replaces an older one.
 _followers: dict[str, FollowerHandle] = {}
+
+# A grant not taken within this long is void (its follow event never came: the tab left).
+GRANT_TTL_S = 30.0
+# Sweep void grants once this many are held (one per tab at most).
+_GRANT_SWEEP_AT = 1000
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A job this process started for `user_id`, whose answer the tab that asked for it may
+    follow without another check."""
+
+    message_id: int
+    user_id: int
+    lang: str
+    at: float
+
+
+_grants: dict[str, Grant] = {}
+
+
+def grant(
+    token: str, *, message_id: int, user_id: int, lang: str, now: float | None = None
+) -> None:
+    """Records that the tab `token` started the answer `message_id` for `user_id` (called by the
+    handler that verified the user and started the job, never from client input)."""
+    at = time.monotonic() if now is None else now
+    if len(_grants) >= _GRANT_SWEEP_AT:
+        for key in [k for k, g in _grants.items() if at - g.at > GRANT_TTL_S]:
+            del _grants[key]
+    _grants[token] = Grant(message_id, user_id, lang, at)
+
+
+def take_grant(token: str, message_id: int, now: float | None = None) -> Grant | None:
+    """The tab's grant for `message_id`, used up; None when there is none (or it is void)."""
+    found = _grants.get(token)
+    if found is None or found.message_id != message_id:
+        return None
+    del _grants[token]
+    at = time.monotonic() if now is None else now
+    return found if at - found.at <= GRANT_TTL_S else None
 
 
 def register(token: str, message_id: int) -> FollowerHandle:
