@@ -293,3 +293,33 @@ async def test_an_allow_listed_internal_url_is_called_with_the_users_key(
     msg = await _answer_with_saved_url(session, env, internal_llm.base_url)
     assert (msg.status, msg.error_code) == ("done", None) and msg.content
     assert internal_llm.requests[-1].headers["authorization"] == f"Bearer {USER_KEY}"
+
+
+async def test_dns_rebinding_between_the_check_and_the_connection_never_reaches_the_server(
+    session, tmp_path, internal_llm, monkeypatch
+):
+    """The system resolver answers a public address to the check and 127.0.0.1 after it: the
+    answer fails as blocked and the internal server gets no request."""
+    real = socket.getaddrinfo
+    lookups: list[str] = []
+
+    def rebinding(host, port, *args, **kwargs):
+        name = host.decode() if isinstance(host, bytes) else host
+        if name != "rebind.example.com":
+            return real(host, port, *args, **kwargs)
+        lookups.append(name)
+        address = "93.184.215.14" if len(lookups) == 1 else "127.0.0.1"
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, int(port)))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    env = {
+        "CHATAPP_DATA_DIR": str(tmp_path),
+        "OPENAI_API_KEY": "sk-deployment",
+        "OPENAI_BASE_URL": "https://8.8.8.8/v1",
+        "CHATAPP_MODELS": "m",
+    }
+    port = internal_llm.base_url.split(":")[-1].split("/")[0]
+    msg = await _answer_with_saved_url(session, env, f"http://rebind.example.com:{port}/v1")
+    assert (msg.status, msg.error_code) == ("error", "blocked_base_url")
+    assert internal_llm.requests == []
+    assert len(lookups) == 2  # the check, then the connection's own lookup
