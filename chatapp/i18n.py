@@ -209,6 +209,8 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "settings.error.role_not_found": "角色不存在",
         "settings.error.bad_setting": "无效的设置",
         "error.generic": "出错了，请稍后重试。",
+        "answer.error.redirect": "模型服务地址没有回答，而是重定向到了 {host}；服务器不会跟随重定向。请检查 API 地址（http 还是 https、末尾的 /v1）。",
+        "answer.error.redirect_nowhere": "模型服务地址没有回答，而是返回了重定向；服务器不会跟随重定向。请检查 API 地址（http 还是 https、末尾的 /v1）。",
     },
     "en": {
         "app.name": "chatapp",
@@ -409,6 +411,8 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "settings.error.role_not_found": "This role does not exist",
         "settings.error.bad_setting": "Invalid setting",
         "error.generic": "Something went wrong. Please try again.",
+        "answer.error.redirect": "The model service's URL answered with a redirect to {host} instead of an answer; the server does not follow redirects. Check the API base URL (http or https, the trailing /v1).",
+        "answer.error.redirect_nowhere": "The model service's URL answered with a redirect instead of an answer; the server does not follow redirects. Check the API base URL (http or https, the trailing /v1).",
     },
 }
 

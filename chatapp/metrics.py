@@ -81,7 +81,9 @@ def answer_finished(job: Any, completion_tokens: int | None = None) -> None:
     if completion_tokens:
         COMPLETION_TOKENS.inc(completion_tokens)
     if job.status == "error":
-        UPSTREAM_ERRORS.labels(type=job.error_code or "internal").inc()
+        # The kind only: a code may carry a user-chosen host ("redirect:host", errors.error_code).
+        kind = (job.error_code or "internal").partition(":")[0]
+        UPSTREAM_ERRORS.labels(type=kind).inc()
     if job.first_token_at is not None:
         TTFT.observe(max(0.0, job.first_token_at - job.started_at))
 
