@@ -16,7 +16,7 @@ import "katex/dist/katex.min.css";
 import { Prism as SyntaxHighlighter } from "react-syntax-highlighter";
 import { oneLight } from "react-syntax-highlighter/dist/esm/styles/prism";
 import { SafeImage } from "./image_policy.jsx";
-import { MAX_NESTING, MessageBoundary, RawText, nestingDepth } from "./message_guard.jsx";
+import { MessageBoundary, RawText, tooDeep } from "./message_guard.jsx";
 
 const streams = new Map();
 const listeners = new Set();
@@ -288,7 +288,7 @@ const components = {
 
 const Block = memo(function Block({ md }) {
   // Checked before parsing: the parser and React recurse once per level.
-  if (nestingDepth(md) > MAX_NESTING) return <RawText text={md} reason="deep" />;
+  if (tooDeep(md)) return <RawText text={md} reason="deep" />;
   return (
     <ReactMarkdown
       remarkPlugins={[remarkGfm, [remarkMath, { singleDollarTextMath: true }]]}

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -16,7 +17,8 @@ from chatapp.api import build_api
 from chatapp.config import load_settings
 from chatapp.db import init_db
 from chatapp.errors import ConfigError
-from chatapp.web_policy import content_security_policy, image_sources
+from chatapp.web_policy import content_security_policy, image_sources, security_headers
+from tests.e2e.harness import ROOT
 from tests.fakes.wechat import free_port
 
 TOKEN = "metrics-token-0123456789"
@@ -150,3 +152,14 @@ def test_a_forged_forwarded_for_gains_nothing(api, monkeypatch):
 def test_bad_metrics_settings_fail_at_start_up(tmp_path, env, message):
     with pytest.raises(ConfigError, match=message):
         settings_for(tmp_path, **env)
+
+
+def test_nginx_falls_back_to_the_apps_default_headers(tmp_path):
+    """deploy/nginx/chatapp.conf adds headers only where the app sent none: the same values."""
+    conf = (ROOT / "deploy" / "nginx" / "chatapp.conf").read_text()
+    fallback = dict(
+        (m.group(1).replace("_", "-"), m.group(2))
+        for m in re.finditer(r'map \$upstream_http_(\w+) \$\w+ \{\s*""\s+"([^"]*)";', conf)
+    )
+    app = {k.decode(): v.decode() for k, v in security_headers(settings_for(tmp_path))}
+    assert fallback == app
