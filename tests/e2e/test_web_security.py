@@ -223,17 +223,24 @@ def test_an_imported_roles_external_avatar_is_never_requested(page, app):
 def test_a_deeply_nested_answer_keeps_the_conversation_readable(page, app, fake_llm):
     """7,000 nested `>` crashed the renderer and with it the whole conversation page."""
     deep = ">" * 7000 + " 最深处"
-    fake_llm.queue(Reply(text="正常的 **回答**", chunk_chars=40), Reply(text=deep, chunk_chars=700))
+    # Nested emphasis took the parser ~20 s before it overflowed the stack the same way.
+    emphasis = "*a " * 5000 + "emphasis" + " a*" * 5000
+    fake_llm.queue(
+        Reply(text="正常的 **回答**", chunk_chars=40),
+        Reply(text=deep, chunk_chars=700),
+        Reply(text=emphasis, chunk_chars=3000),
+    )
     page.goto(app.url + "/")
-    _send_and_wait(page, "first")
-    _send_and_wait(page, "second")
+    for question in ("first", "second", "third"):
+        _send_and_wait(page, question)
     for opened in (False, True):  # as streamed, and as stored when the conversation is reopened
         if opened:
             page.reload()
         answers = page.locator('[data-testid="assistant-bubble"]')
-        expect(answers).to_have_count(2)
+        expect(answers).to_have_count(3)
         expect(answers.first.locator("strong")).to_have_text("回答")
-        raw = answers.last.locator('[data-testid="md-raw"]')
-        expect(raw).to_contain_text("嵌套层级过深")
-        expect(raw.locator("pre")).to_contain_text("最深处")
+        for index, words in ((1, "最深处"), (2, "emphasis")):
+            raw = answers.nth(index).locator('[data-testid="md-raw"]')
+            expect(raw).to_contain_text("嵌套层级过深")
+            expect(raw.locator("pre")).to_contain_text(words)
         expect(page.locator("#composer-input")).to_be_visible()
