@@ -5,6 +5,8 @@
 // socket was down) asks the server for the whole text again (resync). ChatMarkdown renders a
 // message's markdown, from the store while it is live and from its `content` prop once stored.
 // Markdown is split into blocks outside code fences so only the last block re-renders per batch.
+// Images go through image_policy.jsx (foreign hosts are not loaded); message_guard.jsx keeps one
+// unrenderable message from breaking the page.
 import React, { memo, useCallback, useMemo, useState, useSyncExternalStore } from "react";
 import ReactMarkdown from "react-markdown";
 import remarkGfm from "remark-gfm";
@@ -13,6 +15,8 @@ import rehypeKatex from "rehype-katex";
 import "katex/dist/katex.min.css";
 import { Prism as SyntaxHighlighter } from "react-syntax-highlighter";
 import { oneLight } from "react-syntax-highlighter/dist/esm/styles/prism";
+import { SafeImage } from "./image_policy.jsx";
+import { MessageBoundary, RawText, tooDeep } from "./message_guard.jsx";
 
 const streams = new Map();
 const listeners = new Set();
@@ -277,9 +281,14 @@ const components = {
       </div>
     );
   },
+  img({ src, alt, title }) {
+    return <SafeImage src={src} alt={alt} title={title} />;
+  },
 };
 
 const Block = memo(function Block({ md }) {
+  // Checked before parsing: the parser and React recurse once per level.
+  if (tooDeep(md)) return <RawText text={md} reason="deep" />;
   return (
     <ReactMarkdown
       remarkPlugins={[remarkGfm, [remarkMath, { singleDollarTextMath: true }]]}
@@ -326,9 +335,11 @@ export function ChatMarkdown({ content, streamId, live, streamed: kept }) {
   }
   return (
     <div className={live ? "md md-live" : "md"} data-live-stream={live ? "true" : "false"} data-stream-id={streamId}>
-      {blocks.map((b, i) => (
-        <Block key={i} md={b} />
-      ))}
+      <MessageBoundary text={text}>
+        {blocks.map((b, i) => (
+          <Block key={i} md={b} />
+        ))}
+      </MessageBoundary>
       {live ? <span className="caret" /> : null}
     </div>
   );

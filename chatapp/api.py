@@ -3,7 +3,9 @@
     GET  /api/v1/wx/portal/{appid}   WeChat URL verification → echostr (text/plain)
     POST /api/v1/wx/portal/{appid}   WeChat pushes → passive reply XML (or "success")
     POST /api/v1/auth/login          form `code` → {"code": "0000", "info": "成功", "data": jwt}
-    GET  /metrics                    Prometheus exposition (chatapp.metrics)
+    GET  /metrics                    Prometheus exposition (chatapp.metrics): METRICS_TOKEN as
+                                     Bearer or a METRICS_ALLOW address (loopback), else 401/403
+    GET  /api/v1/client-config       what the page's scripts need (image hosts allowed)
     GET  /api/v1/auth/verify         session cookie or Bearer token → 200 / 401 (nginx auth_request)
     POST /api/v1/auth/logout         revokes the presented token
     POST /api/v1/dev/wx/simulate     dev only: the WeChat simulator (absent in prod)
@@ -26,13 +28,14 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from chatapp import accounts, metrics, session_cache, simulator, tokens
+from chatapp import accounts, metrics, session_cache, simulator, tokens, web_policy
 from chatapp.api_health import add_health_routes
 from chatapp.config import Settings
 from chatapp.db import session_scope
 from chatapp.errors import AuthError, InvalidInput
 from chatapp.middleware import ObservabilityMiddleware
 from chatapp.ratelimit import LoginGuard, LoginLocked, get_guard
+from chatapp.web_policy import SecurityHeadersMiddleware
 from chatapp.wechat import MAX_BODY_BYTES, CallbackHandler, WechatRejected
 
 SESSION_COOKIE = "chatapp_session"
@@ -126,12 +129,28 @@ def build_api(
     # Reflex mounts its own app under this one, so the middleware sees every request, `/_event`
     # included: request ids, access log, request/websocket metrics.
     app.add_middleware(ObservabilityMiddleware)
+    # Added last, so outermost: error responses of the middleware above carry the headers too.
+    app.add_middleware(SecurityHeadersMiddleware, settings=settings)
     add_health_routes(app, settings)
 
     @app.get("/metrics", include_in_schema=False)
-    async def prometheus_metrics() -> Response:
+    async def prometheus_metrics(request: Request) -> Response:
+        peer = request.client.host if request.client else ""
+        status = metrics.scrape_status(
+            authorization=request.headers.get("authorization", ""),
+            addresses=list(dict.fromkeys([peer, client_ip(request)])),
+            token=settings.metrics_token,
+            allow=settings.metrics_allow,
+        )
+        if status != 200:
+            headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+            return PlainTextResponse("forbidden", status_code=status, headers=headers)
         body, content_type = metrics.render()
         return Response(body, media_type=content_type)
+
+    @app.get("/api/v1/client-config", include_in_schema=False)
+    async def client_config() -> Response:
+        return JSONResponse(web_policy.client_config(settings))
 
     handler = CallbackHandler(settings, clock=clock)
     login_guard = guard or get_guard(settings)

@@ -8,6 +8,7 @@ directory so sessions survive restarts.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -28,6 +29,8 @@ MIN_SECRET_BYTES = 32
 # at once is two windows and a phone; see .env.example.
 DEFAULT_SENDS_PER_MINUTE = 20
 DEFAULT_MAX_CONCURRENT_ANSWERS = 3
+DEFAULT_METRICS_ALLOW = ("127.0.0.0/8", "::1")
+MIN_METRICS_TOKEN_CHARS = 16
 _PLACEHOLDERS = {"", "change-me", "changeme", "secret", "your-secret", "jwt-secret", "xxx"}
 
 
@@ -79,6 +82,11 @@ class Settings:
     sends_per_minute: int = DEFAULT_SENDS_PER_MINUTE
     max_concurrent_answers: int = DEFAULT_MAX_CONCURRENT_ANSWERS
     extra: Mapping[str, str] = field(default_factory=dict)
+    # Who may read /metrics: METRICS_TOKEN as a Bearer token, or clients from METRICS_ALLOW.
+    metrics_token: str = ""
+    metrics_allow: tuple[str, ...] = DEFAULT_METRICS_ALLOW
+    # Hosts whose images pages load without a click (IMAGE_HOSTS_ALLOW; `chatapp.web_policy`).
+    image_hosts_allow: tuple[str, ...] = ()
 
     @property
     def is_dev(self) -> bool:
@@ -284,7 +292,35 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         admin_openids=_split(env.get("ADMIN_OPENIDS")),
         site_name=env.get("CHATAPP_SITE_NAME") or "chatapp",
         **_spend_limits(env),
+        **_web_security_settings(env),
     )
+
+
+def _web_security_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """METRICS_TOKEN, METRICS_ALLOW and IMAGE_HOSTS_ALLOW, validated.
+
+    Raises:
+        ConfigError: a short token, an allow entry that is not an IP address or CIDR range, or
+            an image host that is not a host source.
+    """
+    from chatapp.web_policy import parse_image_hosts
+
+    token = (env.get("METRICS_TOKEN") or "").strip()
+    if token and len(token) < MIN_METRICS_TOKEN_CHARS:
+        raise ConfigError(f"METRICS_TOKEN must be at least {MIN_METRICS_TOKEN_CHARS} characters")
+    allow = _split(env.get("METRICS_ALLOW")) or DEFAULT_METRICS_ALLOW
+    if allow == ("none",):  # a token only
+        allow = ()
+    for entry in allow:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError as exc:
+            raise ConfigError(f"METRICS_ALLOW: not an IP address or CIDR range: {entry!r}") from exc
+    try:
+        image_hosts = parse_image_hosts(_split(env.get("IMAGE_HOSTS_ALLOW")))
+    except ValueError as exc:
+        raise ConfigError(f"IMAGE_HOSTS_ALLOW: {exc}") from exc
+    return {"metrics_token": token, "metrics_allow": allow, "image_hosts_allow": image_hosts}
 
 
 _settings: Settings | None = None

@@ -29,7 +29,7 @@ from sqlmodel import Session, col, select
 from chatapp import metrics, pace, spend, store
 from chatapp.config import DEFAULT_MAX_CONCURRENT_ANSWERS
 from chatapp.db import session_scope
-from chatapp.errors import InvalidInput, NotFound
+from chatapp.errors import InvalidInput, NotFound, error_code
 from chatapp.llm.types import StreamDone, TextDelta
 from chatapp.models import Conversation, Message, Role
 from chatapp.parameters import Ceilings, effective
@@ -316,7 +316,7 @@ class AnswerJob:
             self.status = self.error_code = "stopped" if self._stop_requested else "interrupted"
         except Exception as exc:  # every failure is recorded on the message, never raised to the UI
             self.status = "error"
-            self.error_code = getattr(exc, "kind", None) or "internal"
+            self.error_code = error_code(exc)
             if self.length and self.error_code in _MID_STREAM_CODES:
                 # The user saw text arrive: "could not connect" would be the wrong story.
                 self.error_code = _MID_STREAM_CODES[self.error_code]

@@ -120,10 +120,33 @@ _USER_TEXT: dict[str, tuple[str, str]] = {
 }
 
 
+# Message.error_code holds at most this many characters.
+MAX_CODE_CHARS = 64
+
+
+def error_code(exc: BaseException) -> str:
+    """The code a failed answer records for `exc`: its `kind`, and for a redirect the host it
+    pointed at (`"redirect:api.example.com"`, cut to MAX_CODE_CHARS), shown by `user_message`."""
+    kind = getattr(exc, "kind", None) or "internal"
+    host = getattr(exc, "location_host", None)
+    if kind == "redirect" and isinstance(host, str) and host:
+        code = f"{kind}:{host}"
+        return code if len(code) <= MAX_CODE_CHARS else code[: MAX_CODE_CHARS - 1] + "…"
+    return kind
+
+
 def user_message(code: str | None, lang: str = "zh") -> str:
     """The text a user reads for an error code (from `LLMError.kind` or our own errors).
 
-    The only place error text is made: raw exception text never reaches the chat.
+    The only place error text is made: raw exception text never reaches the chat. A code may
+    carry one argument after a colon (`error_code`), e.g. the host a redirect pointed at.
     """
+    base, _, arg = (code or "internal").partition(":")
+    if base == "redirect":
+        from chatapp.i18n import translate
+
+        if arg:
+            return translate("answer.error.redirect", lang).format(host=arg)
+        return translate("answer.error.redirect_nowhere", lang)
     zh, en = _USER_TEXT.get(code or "internal", _USER_TEXT["internal"])
     return en if lang == "en" else zh

@@ -217,6 +217,8 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "chat.param.unset_hint": "（0 或留空表示使用模型的默认值）",
         "chat.limit.rate": "发送太频繁了：每人每分钟最多 {n} 次（含重新生成和编辑重发）。请 {s} 秒后再试。",
         "chat.limit.answers": "同时生成的回答太多了：每人最多 {n} 个。请等其他回答结束（或停止它们）后再试。",
+        "answer.error.redirect": "模型服务地址没有回答，而是重定向到了 {host}；服务器不会跟随重定向。请检查 API 地址（http 还是 https、末尾的 /v1）。",
+        "answer.error.redirect_nowhere": "模型服务地址没有回答，而是返回了重定向；服务器不会跟随重定向。请检查 API 地址（http 还是 https、末尾的 /v1）。",
     },
     "en": {
         "app.name": "chatapp",
@@ -430,6 +432,8 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "chat.param.unset_hint": " (0 or empty: the model's default)",
         "chat.limit.rate": "Too many messages: at most {n} per minute (regenerate and edit included). Try again in {s} s.",
         "chat.limit.answers": "Too many answers at once: at most {n} per user. Wait for one to finish (or stop it), then try again.",
+        "answer.error.redirect": "The model service's URL answered with a redirect to {host} instead of an answer; the server does not follow redirects. Check the API base URL (http or https, the trailing /v1).",
+        "answer.error.redirect_nowhere": "The model service's URL answered with a redirect instead of an answer; the server does not follow redirects. Check the API base URL (http or https, the trailing /v1).",
     },
 }
 

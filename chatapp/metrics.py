@@ -15,11 +15,17 @@ Where the counters are fed:
   `chatapp.conversations` around each answer job;
 - `chatapp_login_attempts_total{result}`: the login code should call
   `LOGIN_ATTEMPTS.labels(result=...).inc()` once per attempt, `result` one of `LOGIN_RESULTS`.
+
+Who may read `/metrics`: `scrape_status` (an operator token, `METRICS_TOKEN`, as Bearer, or an
+allow-list of client addresses, `METRICS_ALLOW`, loopback by default); everyone else gets 401/403.
 """
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import os
+from collections.abc import Sequence
 from typing import Any
 
 from prometheus_client import (
@@ -32,6 +38,8 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client import multiprocess as _mp
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 # `*_created` timestamps double the series count and nobody graphs them.
 disable_created_metrics()
@@ -81,7 +89,9 @@ def answer_finished(job: Any, completion_tokens: int | None = None) -> None:
     if completion_tokens:
         COMPLETION_TOKENS.inc(completion_tokens)
     if job.status == "error":
-        UPSTREAM_ERRORS.labels(type=job.error_code or "internal").inc()
+        # The kind only: a code may carry a user-chosen host ("redirect:host", errors.error_code).
+        kind = (job.error_code or "internal").partition(":")[0]
+        UPSTREAM_ERRORS.labels(type=kind).inc()
     if job.first_token_at is not None:
         TTFT.observe(max(0.0, job.first_token_at - job.started_at))
 
@@ -93,3 +103,39 @@ def render() -> tuple[bytes, str]:
         _mp.MultiProcessCollector(registry)
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(), CONTENT_TYPE_LATEST
+
+
+# -- who may scrape ------------------------------------------------------------------------------
+
+
+def scrape_status(
+    *, authorization: str, addresses: Sequence[str], token: str, allow: Sequence[str]
+) -> int:
+    """200 when a request may read `/metrics`, else 401 or 403.
+
+    A request may read it with `Authorization: Bearer <METRICS_TOKEN>`, or without a token when
+    every address it came through is in `METRICS_ALLOW` (IP addresses or CIDR ranges; loopback
+    only by default). `addresses` are the TCP peer and, behind trusted proxies, the client they
+    forwarded: both must be allowed, so a forged `X-Forwarded-For` from outside gains nothing.
+
+    Returns:
+        200; 401 for a wrong token, or no token when one is configured and the address is not
+        allowed; 403 when no token is configured and the address is not allowed.
+    """
+    presented = authorization[7:].strip() if authorization[:7].lower() == "bearer " else ""
+    if presented:
+        return 200 if token and hmac.compare_digest(presented, token) else 401
+    networks = [ipaddress.ip_network(entry, strict=False) for entry in allow]
+    if addresses and all(_in_networks(a, networks) for a in addresses):
+        return 200
+    return 401 if token else 403
+
+
+def _in_networks(address: str, networks: Sequence[IPNetwork]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False  # "unknown", a test client's name: not an address we allow
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip in net for net in networks if ip.version == net.version)

@@ -1,7 +1,9 @@
 """Which model answers: the configured OpenAI-compatible provider(s), or the offline demo model.
 
-One `ModelRouter` per process holds one `ChatClient` per provider (connection pooling); the demo
-model is offered only when no provider is configured, so a real deployment never shows it.
+One `ModelRouter` per process holds one `ChatClient` per provider (connection pooling), and one
+more for users' own base URLs, whose connections go only to addresses `url_guard` checked
+(`pinned_http.PinnedTransport`); the demo model is offered only when no provider is configured, so
+a real deployment never shows it.
 """
 
 from __future__ import annotations
@@ -17,11 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, cast
 
+import httpx
+
 from chatapp import pace, url_guard
 from chatapp.config import Settings, get_settings
 from chatapp.demo_model import DEMO_MODEL_ID, DemoModel
 from chatapp.errors import BlockedURL, ConfigError
 from chatapp.llm.types import StreamDone, TextDelta
+from chatapp.pinned_http import PinnedTransport
 
 DEFAULT_REAL_MODELS = ("gpt-4o-mini",)
 # Discovered model lists are cached this long (providers add models rarely).
@@ -111,11 +116,24 @@ def load_providers(settings: Settings, environ: Mapping[str, str] | None = None)
 class ModelRouter:
     """Maps a model id to the client that serves it (the first provider listing it wins)."""
 
-    def __init__(self, settings: Settings, providers: list[Provider] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        providers: list[Provider] | None = None,
+        *,
+        resolver: url_guard.Resolver = url_guard.resolve,
+    ) -> None:
+        """Args:
+        settings: the validated settings.
+        providers: the providers; read from the settings when omitted.
+        resolver: resolves the hosts of users' base URLs (tests pass their own DNS).
+        """
         self.settings = settings
         self.providers = load_providers(settings) if providers is None else providers
         self._demo = DemoModel()
         self._clients: dict[str, Any] = {}
+        self._resolver = resolver
+        self._user_url_client: ChatModel | None = None
         self._by_model: dict[str, Provider] = {}
         self._discovered: dict[str, tuple[str, ...]] = {}
         self._discovered_at = float("-inf")
@@ -182,8 +200,35 @@ class ModelRouter:
                 api_key=api_key,
                 base_url=base_url,
                 allow=self.settings.user_base_url_allow,
+                resolver=self._resolver,
+                via=self._user_url_model() if base_url else None,
             )
         return client
+
+    def _user_url_model(self) -> ChatModel:
+        """The client for users' own base URLs: its own pool, pinned to checked addresses."""
+        if self._user_url_client is None:
+            from chatapp.llm import ChatClient
+            from chatapp.llm.client import MAX_CONNECTIONS
+
+            wait = self.settings.llm_timeout_s
+            transport = PinnedTransport(
+                allow=self.settings.user_base_url_allow,
+                resolver=self._resolver,
+                limits=httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=100),
+            )
+            client = ChatClient(
+                # Never used: every request through it names the user's base URL.
+                "http://users-base-url.invalid",
+                None,
+                http=httpx.AsyncClient(transport=transport),
+                timeout=wait,
+                first_byte_timeout=wait,
+                idle_timeout=wait,
+                read_pace=pace.batch_s,
+            )
+            self._user_url_client = cast(ChatModel, client)
+        return self._user_url_client
 
     def _provider_client(self, model: str, provider: Provider | None = None) -> ChatModel:
         provider = provider or self._by_model.get(model)
@@ -215,7 +260,9 @@ class UserKeyedModel:
     The pool stays shared; the LLM client takes `api_key=` / `base_url=` per request. The user's
     base URL is checked again before each request (`url_guard`: what its host resolves to may
     have changed since it was saved); a blocked one fails the answer with `BlockedURL`
-    (kind "blocked_base_url") and nothing is sent.
+    (kind "blocked_base_url") and nothing is sent. Requests to the user's base URL go through
+    `via` (the router's pinned client, which checks the address it connects to as well: DNS may
+    change between this check and the connection); without it, through `inner`.
     """
 
     def __init__(
@@ -226,8 +273,10 @@ class UserKeyedModel:
         base_url: str | None,
         allow: Sequence[str] = (),
         resolver: url_guard.Resolver = url_guard.resolve,
+        via: ChatModel | None = None,
     ) -> None:
         self._inner = inner
+        self._via = via or inner
         self._api_key = api_key
         self._base_url = base_url
         self._allow = tuple(allow)
@@ -257,7 +306,7 @@ class UserKeyedModel:
         except BlockedURL as exc:
             log.warning("refused a user's base URL %r: %s", base_url, exc.detail)
             raise
-        stream = self._inner.stream_chat(messages, model, **params)
+        stream = self._via.stream_chat(messages, model, **params)
         try:
             async for event in stream:
                 yield event

@@ -15,7 +15,10 @@ IP addresses or CIDR ranges users may use even though they are internal, e.g. a 
 10.0.0.5. A listed host name is trusted as it is, without resolving it.
 
 It is checked when the URL is saved (`settings_service`) and again before every request
-(`providers.UserKeyedModel`), because what a name resolves to can change after saving.
+(`providers.UserKeyedModel`), because what a name resolves to can change after saving. Neither
+check alone stops DNS rebinding (a name that answers a public address to the check and 127.0.0.1
+to the connection): requests to users' base URLs go through `pinned_http.PinnedTransport`, which
+resolves once per connection with `checked_addresses` and connects to an address it checked.
 """
 
 from __future__ import annotations
@@ -104,6 +107,56 @@ def _allowed(address: IPAddress, networks: Sequence[IPNetwork]) -> bool:
     return any(a in net for a in candidates for net in networks if a.version == net.version)
 
 
+def parse_base_url(url: str) -> tuple[str, int]:
+    """The (host, port) a base URL connects to, refusing what no check could make safe.
+
+    The host is the raw host the HTTP client connects to (IDNA-encoded, lower case, no brackets
+    around IPv6); the port is the URL's or the scheme's default.
+
+    Raises:
+        BlockedURL: unparsable, not http(s), userinfo in the URL, or no host.
+    """
+    try:
+        parsed = httpx.URL(url)
+        port = parsed.port
+    except (httpx.InvalidURL, ValueError) as exc:
+        raise BlockedURL("unparsable URL") from exc
+    if parsed.scheme not in _DEFAULT_PORTS:
+        raise BlockedURL("scheme is not http(s)")
+    if parsed.userinfo:
+        raise BlockedURL("userinfo in the URL")
+    host = parsed.raw_host.decode("ascii").lower()
+    if not host:
+        raise BlockedURL("no host")
+    return host, port or _DEFAULT_PORTS[parsed.scheme]
+
+
+def checked_addresses(
+    host: str, port: int, *, networks: Sequence[IPNetwork] = (), resolver: Resolver = resolve
+) -> list[str]:
+    """Resolves `host` once and returns its addresses, every one of them public or allowed.
+
+    An IP literal is its own only address (never resolved). Blocking when `host` is a name.
+
+    Raises:
+        BlockedURL: one of the addresses is internal and not in `networks`.
+        OSError: the name does not resolve (or resolves to nothing usable).
+    """
+    try:
+        addresses = [ipaddress.ip_address(host)]
+    except ValueError:
+        try:
+            addresses = [ipaddress.ip_address(a) for a in resolver(host, port)]
+        except (UnicodeError, ValueError) as exc:
+            raise OSError(f"unusable answer for {host!r}: {type(exc).__name__}") from exc
+    if not addresses:
+        raise OSError(f"{host!r} resolves to no address")
+    for address in addresses:
+        if not is_public(address) and not _allowed(address, networks):
+            raise BlockedURL(f"internal address {address}")
+    return list(dict.fromkeys(str(a) for a in addresses))
+
+
 def check_base_url(url: str, *, allow: Iterable[str] = (), resolver: Resolver = resolve) -> None:
     """Refuses a base URL the server must not call; returns None when it may.
 
@@ -118,32 +171,11 @@ def check_base_url(url: str, *, allow: Iterable[str] = (), resolver: Resolver = 
         BlockedURL: not http(s), userinfo in the URL, a host that is or resolves to an internal
             address (and is not allow-listed), or a host that does not resolve.
     """
-    try:
-        parsed = httpx.URL(url)
-        port = parsed.port
-    except (httpx.InvalidURL, ValueError) as exc:
-        raise BlockedURL("unparsable URL") from exc
-    if parsed.scheme not in _DEFAULT_PORTS:
-        raise BlockedURL("scheme is not http(s)")
-    if parsed.userinfo:
-        raise BlockedURL("userinfo in the URL")
-    # raw_host is what the HTTP client connects to (IDNA-encoded, no brackets around IPv6).
-    host = parsed.raw_host.decode("ascii").lower()
-    if not host:
-        raise BlockedURL("no host")
+    host, port = parse_base_url(url)
     names, networks = parse_allow(allow)
     if host.rstrip(".") in names:
         return
     try:
-        addresses = [ipaddress.ip_address(host)]
-    except ValueError:
-        try:
-            found = resolver(host, port or _DEFAULT_PORTS[parsed.scheme])
-            addresses = [ipaddress.ip_address(a) for a in found]
-        except (OSError, UnicodeError, ValueError) as exc:
-            raise BlockedURL(f"host does not resolve: {type(exc).__name__}") from exc
-    if not addresses:
-        raise BlockedURL("host does not resolve")
-    for address in addresses:
-        if not is_public(address) and not _allowed(address, networks):
-            raise BlockedURL(f"internal address {address}")
+        checked_addresses(host, port, networks=networks, resolver=resolver)
+    except OSError as exc:
+        raise BlockedURL(f"host does not resolve: {type(exc).__name__}") from exc

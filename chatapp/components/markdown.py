@@ -2,7 +2,10 @@
 
 The React side is assets/chat_markdown.jsx; it also holds `window.chatStream`, the client buffer the
 server appends new text to. Raw HTML in messages is never rendered (no rehype-raw) and react-markdown
-drops `javascript:` links, so message content cannot run script.
+drops `javascript:` links, so message content cannot run script. Images load only from this site
+or an allowed host (assets/image_policy.jsx, IMAGE_HOSTS_ALLOW); a message nested too deeply, or
+one the renderer fails on, shows its raw text and leaves the rest of the page alone
+(assets/message_guard.jsx).
 """
 
 from __future__ import annotations

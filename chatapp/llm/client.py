@@ -6,7 +6,8 @@ chat, model listing, embeddings and image generation. Every failure is raised as
 
 Retry policy: connection errors, 429 and 5xx, timeouts and streams cut short, but only while
 no answer text has been yielded (a retry after text would duplicate it). 400/401/403/404/422
-are never retried.
+are never retried. Redirects are never followed: a 3xx is an `LLMRedirectError` naming the
+`Location` host.
 `Retry-After` / `retry-after-ms` are honoured up to `max_retry_wait` seconds.
 
 Deadlines of a stream: `connect_timeout` (TCP/TLS), `first_byte_timeout` (from sending the request
@@ -43,6 +44,7 @@ from .errors import (
     LLMError,
     LLMMalformedError,
     LLMRateLimitError,
+    LLMRedirectError,
     LLMServerError,
     LLMTimeoutError,
     LLMTruncatedError,
@@ -435,6 +437,8 @@ class ChatClient:
             )
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise _transport_error(exc, call.secrets, got_bytes=False) from None
+        if response.is_redirect:
+            raise _redirect_error(response, call)
         if response.status_code >= 400:
             raise _http_error(response.status_code, response.headers, response.text, call.secrets)
         try:
@@ -471,6 +475,8 @@ class ChatClient:
         deadline: ReadDeadline | None = None
         try:
             request_id = response.headers.get("x-request-id")
+            if response.is_redirect:
+                raise _redirect_error(response, call)
             if response.status_code >= 400:
                 text = await _read_error_body(response, self.idle_timeout)
                 raise _http_error(response.status_code, response.headers, text, call.secrets)
@@ -821,6 +827,25 @@ def _http_error(
     except ValueError:
         body = None
     return _body_error(body, status, headers, secrets, text=text)
+
+
+def _redirect_error(response: httpx.Response, call: _Call) -> LLMRedirectError:
+    """A 3xx reply: where it pointed (host only; a Location may carry tokens in its query)."""
+    host: str | None = None
+    location = response.headers.get("location", "")
+    try:
+        target = httpx.URL(call.url).join(location) if location else None
+        if target is not None and target.host:
+            host = target.host if target.port is None else f"{target.host}:{target.port}"
+    except (httpx.InvalidURL, ValueError):
+        host = None
+    return LLMRedirectError(
+        f"the endpoint redirected ({response.status_code}) instead of answering",
+        status=response.status_code,
+        location_host=host,
+        request_id=response.headers.get("x-request-id"),
+        secrets=call.secrets,
+    )
 
 
 def _retry_after(headers: httpx.Headers) -> float | None:

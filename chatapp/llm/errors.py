@@ -9,6 +9,7 @@
     ├── LLMBadRequestError         "bad_request"     400 / 404 / 422 and other 4xx
     │   └── LLMContextLengthError  "context_length"  the prompt does not fit the model's window
     ├── LLMServerError             "server"          5xx, or a server error inside the stream
+    ├── LLMRedirectError           "redirect"        3xx: never followed; .location_host says where
     ├── LLMTruncatedError          "truncated"       stream ended without finish_reason or [DONE]
     └── LLMMalformedError          "malformed"       the reply is not what the protocol promises
 
@@ -156,6 +157,21 @@ class LLMServerError(LLMError):
     """The provider failed (5xx, or an error event inside the stream)."""
 
     kind = "server"
+
+
+class LLMRedirectError(LLMError):
+    """The endpoint answered a redirect (3xx), which the client never follows.
+
+    A redirect usually means a wrong base URL (http instead of https, a missing `/v1`, a login
+    page); following it could also lead the server somewhere it must not go. `.location_host` is
+    the host (and port, when not the default) the `Location` header named, or None.
+    """
+
+    kind = "redirect"
+
+    def __init__(self, message: str, *, location_host: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.location_host = location_host
 
 
 class LLMTruncatedError(LLMError):

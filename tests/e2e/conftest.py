@@ -37,6 +37,8 @@ def app(fake_llm, tmp_path_factory) -> Iterator[AppServer]:
         OPENAI_API_KEY=API_KEY,
         OPENAI_BASE_URL=fake_llm.base_url,
         CHATAPP_MODELS="fake-gpt,fake-gpt-mini",
+        # tests/e2e/test_web_security.py: images from this host load, from others they do not.
+        IMAGE_HOSTS_ALLOW="127.0.0.3:*",
     )
     ARTIFACTS.mkdir(exist_ok=True)
     server = AppServer(port=port, env=env, log_path=ARTIFACTS / "app-e2e.log").start()

@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from chatapp import conversations, settings_service, store, url_guard
+from chatapp import conversations, metrics, settings_service, store, url_guard
 from chatapp.config import load_settings
 from chatapp.db import session_scope
 from chatapp.errors import BlockedURL, ConfigError, InvalidInput, user_message
@@ -23,7 +24,9 @@ from chatapp.llm.types import StreamDone, TextDelta
 from chatapp.models import Message, User, UserSettings
 from chatapp.providers import ModelRouter, UserKeyedModel
 from chatapp.secretbox import SecretBox
+from chatapp.views import message_item
 from tests.fakes.openai_server import FakeOpenAI
+from tests.fakes.recording_http import Canned, RecordingServer
 
 BOX = SecretBox("x" * 40)
 USER_KEY = "sk-user-own-key-4242"
@@ -293,3 +296,57 @@ async def test_an_allow_listed_internal_url_is_called_with_the_users_key(
     msg = await _answer_with_saved_url(session, env, internal_llm.base_url)
     assert (msg.status, msg.error_code) == ("done", None) and msg.content
     assert internal_llm.requests[-1].headers["authorization"] == f"Bearer {USER_KEY}"
+
+
+async def test_dns_rebinding_between_the_check_and_the_connection_never_reaches_the_server(
+    session, tmp_path, internal_llm, monkeypatch
+):
+    """The system resolver answers a public address to the check and 127.0.0.1 after it: the
+    answer fails as blocked and the internal server gets no request."""
+    real = socket.getaddrinfo
+    lookups: list[str] = []
+
+    def rebinding(host, port, *args, **kwargs):
+        name = host.decode() if isinstance(host, bytes) else host
+        if name != "rebind.example.com":
+            return real(host, port, *args, **kwargs)
+        lookups.append(name)
+        address = "93.184.215.14" if len(lookups) == 1 else "127.0.0.1"
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, int(port)))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    env = {
+        "CHATAPP_DATA_DIR": str(tmp_path),
+        "OPENAI_API_KEY": "sk-deployment",
+        "OPENAI_BASE_URL": "https://8.8.8.8/v1",
+        "CHATAPP_MODELS": "m",
+    }
+    port = internal_llm.base_url.split(":")[-1].split("/")[0]
+    msg = await _answer_with_saved_url(session, env, f"http://rebind.example.com:{port}/v1")
+    assert (msg.status, msg.error_code) == ("error", "blocked_base_url")
+    assert internal_llm.requests == []
+    assert len(lookups) == 2  # the check, then the connection's own lookup
+
+
+async def test_a_base_url_that_redirects_fails_the_answer_saying_where_to(session, tmp_path):
+    """A 3xx is neither followed nor shown as a broken answer: the message says it redirected."""
+    moved = Canned(302, {"location": "https://login.example.net/sso?ticket=t0ken"}, b"moved")
+    counted = metrics.UPSTREAM_ERRORS.labels(type="redirect")._value.get()
+    with RecordingServer(routes={"/v1/chat/completions": moved}) as srv:
+        env = {
+            "CHATAPP_DATA_DIR": str(tmp_path),
+            "OPENAI_API_KEY": "sk-deployment",
+            "OPENAI_BASE_URL": "https://8.8.8.8/v1",
+            "CHATAPP_MODELS": "m",
+            "USER_BASE_URL_ALLOW": "127.0.0.1",
+        }
+        msg = await _answer_with_saved_url(session, env, f"http://127.0.0.1:{srv.port}/v1")
+    assert (msg.status, msg.error_code) == ("error", "redirect:login.example.net")
+    assert srv.paths() == ["/v1/chat/completions"]  # asked once: not retried, not followed
+    # The metric counts the kind; a user-chosen host never becomes a label.
+    assert metrics.UPSTREAM_ERRORS.labels(type="redirect")._value.get() == counted + 1
+    now = datetime.now(UTC)
+    zh = message_item(msg, now=now, lang="zh").error_text
+    en = message_item(msg, now=now, lang="en").error_text
+    assert "重定向" in zh and "login.example.net" in zh and "t0ken" not in zh
+    assert "redirect" in en and "login.example.net" in en
