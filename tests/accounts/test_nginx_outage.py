@@ -32,7 +32,7 @@ def test_auth_503s_do_not_mark_the_instances_failed(tmp_path):
             upstream = base.split("://", 1)[1]
             nginx = Nginx(prefix=tmp_path / "nginx", upstreams=[upstream, upstream]).start()
             try:
-                with httpx.Client(base_url=nginx.url, verify=False, timeout=30) as client:  # noqa: S501
+                with httpx.Client(base_url=nginx.url, verify=False, timeout=30) as client:
                     assert client.get("/metrics").status_code == 200
                     proxy.cut()
                     for _ in range(3):
