@@ -47,15 +47,10 @@ class Protocol:
     connect_auth: dict[str, Any]
     send_event: dict[str, Any]
 
-    def connect_as(self, session_token: str) -> dict[str, Any]:
-        """The CONNECT payload with another user's session cookie (the hydrate event carries the
-        cookie-backed vars)."""
-        auth = json.loads(json.dumps(self.connect_auth))
-        values = auth["event"]["payload"]["vars"]
-        for name in values:
-            if name.endswith("session_token_rx_state_"):
-                values[name] = session_token
-        return auth
+    def connect_payload(self) -> dict[str, Any]:
+        """A copy of the CONNECT payload. It carries no session: who is logged in is the
+        handshake's cookie (see `User.connect`)."""
+        return json.loads(json.dumps(self.connect_auth))
 
     def send_with(self, text: str) -> dict[str, Any]:
         """The send event with another message text, on the home page (a new conversation)."""
@@ -132,8 +127,10 @@ class User:
             socketio_path="/_event",
             transports=["websocket"],
             namespaces=[NS],
-            headers={"Origin": self.base_url},
-            auth=self.proto.connect_as(self.session_token),
+            # Who is logged in is the handshake's session cookie (HttpOnly: the server reads it
+            # from these headers, never from what the client sends in its events).
+            headers={"Origin": self.base_url, "Cookie": f"chatapp_session={self.session_token}"},
+            auth=self.proto.connect_payload(),
             wait_timeout=30,
         )
         await asyncio.wait_for(self.hydrated.wait(), 60)

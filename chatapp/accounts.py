@@ -9,7 +9,8 @@ Scan tickets: a `LoginTicket` row per browser attempt; the QR code's scene is `l
 WeChat's SCAN/subscribe event confirms it with the scanner's openid; the one browser holding the id
 consumes it exactly once (a conditional UPDATE, so two racing consumers cannot both win).
 
-Data functions take the sqlmodel session first, keyword-only; the caller commits.
+Data functions take the sqlmodel session first, keyword-only; the caller commits. The flows that
+combine them with the rate limits (code login, scan login) are in `chatapp.login_flow`.
 """
 
 from __future__ import annotations
@@ -22,11 +23,8 @@ from sqlmodel import Session, col, select
 
 from chatapp import tokens
 from chatapp.config import Settings
-from chatapp.db import session_scope
 from chatapp.errors import AuthError, InvalidInput
 from chatapp.models import LoginCode, LoginTicket, User, utcnow
-from chatapp.ratelimit import LoginGuard, LoginLocked
-from chatapp.wechat_api import WechatApi
 
 CODE_LENGTH = 8
 CODE_TTL = timedelta(minutes=5)
@@ -34,6 +32,8 @@ CODE_TTL = timedelta(minutes=5)
 CODE_MIN_REMAINING = timedelta(seconds=60)
 TICKET_TTL = timedelta(seconds=300)
 SCENE_PREFIX = "login:"
+# A wrong code sharing this many leading digits with a live code counts as aimed at it.
+NEAR_MISS_DIGITS = 3
 _CODE_PURPOSE = "login-code"
 _FULLWIDTH = str.maketrans("０１２３４５６７８９", "0123456789")
 
@@ -112,6 +112,25 @@ def issue_login_code(
     return code
 
 
+def live_code_openid(
+    session: Session, *, settings: Settings, code: str, now: datetime | None = None
+) -> str:
+    """The openid a live code was issued to, without using the code up.
+
+    Raises:
+        InvalidInput: reason "expired_code" for a known code that expired or was already used.
+        AuthError: reason "bad_code" for a code we never issued.
+    """
+    now = now or utcnow()
+    rows = session.exec(select(LoginCode).where(LoginCode.code_hash == _hash(settings, code))).all()
+    for row in rows:
+        if row.used_at is None and row.expires_at > now:
+            return row.openid
+    if rows:
+        raise InvalidInput("expired_code")
+    raise AuthError("bad_code")
+
+
 def redeem_login_code(
     session: Session, *, settings: Settings, code: str, now: datetime | None = None
 ) -> str:
@@ -140,6 +159,41 @@ def redeem_login_code(
     if rows:
         raise InvalidInput("expired_code")
     raise AuthError("bad_code")
+
+
+def near_miss_code_ids(
+    session: Session, *, settings: Settings, code: str, now: datetime | None = None
+) -> list[int]:
+    """The live codes a wrong `code` landed near: same first `NEAR_MISS_DIGITS` digits.
+
+    A wrong guess cannot be tied to the code it was aimed at, except this way: a guesser spraying
+    the code space lands near each live code once per 10^NEAR_MISS_DIGITS guesses, so counting
+    those per code (and retiring a code after a few, `chatapp.login_flow`) bounds the chance of
+    any one code being guessed, however many addresses the guesses come from. Live codes are few
+    (one per openid that asked in the last five minutes); each is unsealed to compare.
+    """
+    now = now or utcnow()
+    rows = session.exec(
+        select(LoginCode.id, LoginCode.code_enc).where(
+            col(LoginCode.used_at).is_(None), LoginCode.expires_at > now
+        )
+    ).all()
+    prefix = code[:NEAR_MISS_DIGITS]
+    near: list[int] = []
+    for code_id, sealed in rows:
+        live = tokens.unseal(settings, _CODE_PURPOSE, sealed)
+        if live is not None and live != code and live[:NEAR_MISS_DIGITS] == prefix:
+            near.append(code_id)  # type: ignore[arg-type]
+    return near
+
+
+def retire_code(session: Session, *, code_id: int, now: datetime | None = None) -> None:
+    """Ends a live code now (it was aimed at too often); its owner asks WeChat for a new one."""
+    session.execute(
+        update(LoginCode)
+        .where(col(LoginCode.id) == code_id, col(LoginCode.used_at).is_(None))
+        .values(expires_at=now or utcnow())
+    )
 
 
 def upsert_user(
@@ -290,6 +344,7 @@ def consume_login_ticket(
             col(LoginTicket.id) == ticket_id,
             col(LoginTicket.consumed_at).is_(None),
             col(LoginTicket.openid).is_not(None),
+            col(LoginTicket.expires_at) > now,
         )
         .values(consumed_at=now)
     )
@@ -317,107 +372,3 @@ def local_dev_user(session: Session) -> User:
         session.add(user)
         session.flush()
     return user
-
-
-async def submit_code(
-    *,
-    settings: Settings,
-    guard: LoginGuard,
-    code: str,
-    attempt_id: str,
-    ip: str,
-    user_agent: str = "",
-    now: datetime | None = None,
-) -> tuple[User, str]:
-    """The code-login use case shared by the login page and `POST /api/v1/auth/login`.
-
-    Args:
-        attempt_id: identifies one browser's login attempt (failures are counted per attempt).
-        ip: the client address (failures are also counted per IP).
-
-    Returns:
-        The user and their new session token.
-
-    Raises:
-        LoginLocked: too many failures or requests (checked before the code is looked at).
-        InvalidInput: malformed, expired or used code.
-        AuthError: reason "bad_code" for an unknown code.
-    """
-    async with guard.serial(ip):
-        return await _submit_code(
-            settings=settings,
-            guard=guard,
-            code=code,
-            attempt_id=attempt_id,
-            ip=ip,
-            user_agent=user_agent,
-            now=now,
-        )
-
-
-async def _submit_code(
-    *,
-    settings: Settings,
-    guard: LoginGuard,
-    code: str,
-    attempt_id: str,
-    ip: str,
-    user_agent: str,
-    now: datetime | None,
-) -> tuple[User, str]:
-    from chatapp.metrics import LOGIN_ATTEMPTS
-
-    try:
-        await guard.check(attempt_id=attempt_id, ip=ip)
-    except LoginLocked:
-        LOGIN_ATTEMPTS.labels(result="rate_limited").inc()
-        raise
-    # A malformed code is a typo, not a guess at the code space: it counts only toward the
-    # request rate (in `check`), not toward the lockout.
-    try:
-        normalised = normalise_code(code)
-    except InvalidInput:
-        LOGIN_ATTEMPTS.labels(result="bad_code").inc()
-        raise
-    try:
-        with session_scope() as session:
-            result = login_with_code(
-                session,
-                settings=settings,
-                code=normalised,
-                user_agent=user_agent,
-                ip=ip,
-                now=now,
-            )
-    except (AuthError, InvalidInput) as exc:
-        LOGIN_ATTEMPTS.labels(result="bad_code" if isinstance(exc, AuthError) else "expired").inc()
-        lock = await guard.failed(attempt_id=attempt_id, ip=ip)
-        if lock is not None:
-            raise lock from None
-        raise
-    except Exception:
-        LOGIN_ATTEMPTS.labels(result="error").inc()
-        raise
-    await guard.succeeded(attempt_id=attempt_id)
-    LOGIN_ATTEMPTS.labels(result="ok").inc()
-    return result
-
-
-async def begin_scan_login(*, api: WechatApi, now: datetime | None = None) -> tuple[str, str]:
-    """Starts a scan-to-login attempt: a ticket row plus WeChat's temporary QR code.
-
-    Returns:
-        The ticket id (keep it server-side) and the QR image URL (show it).
-
-    Raises:
-        WechatApiError: the QR code could not be created (e.g. not a verified service account).
-    """
-    with session_scope() as session:
-        ticket = create_login_ticket(session, now=now)
-    ticket_id = ticket.id
-    qr_url = await api.create_login_qrcode(
-        SCENE_PREFIX + ticket_id, expire_seconds=int(TICKET_TTL.total_seconds())
-    )
-    with session_scope() as session:
-        set_ticket_qr(session, ticket_id=ticket_id, qr_url=qr_url)
-    return ticket_id, qr_url

@@ -1,11 +1,24 @@
-"""Brute-force protection for login codes, on the `limits` library.
+"""Brute-force protection for logins and session checks, on the `limits` library.
 
-Four counters, all moving windows:
+The limits that stop guessing are keyed by what the server sees (the address, the codes, the
+openid), never by an id the client picks; no limit refuses a valid code because of what *other*
+addresses did, and no limit ever refuses a valid session token:
 
-- failures per browser attempt: 5 wrong codes lock that attempt for 15 minutes;
-- failures per IP: a looser cap, so many browsers behind one IP can't multiply the attempts;
-- failures globally: stops enumeration of the 10^8 code space by a botnet of fresh IPs/attempts;
-- submissions per IP: plain request rate, wrong or right.
+- failures per browser attempt (the page's tab, or an API client's address + user agent): 5 wrong
+  codes lock that attempt for 15 minutes. This one is for the person typing; a guesser can open a
+  new tab, so it protects nothing on its own;
+- failures per IP: a looser cap, so new attempts from one address gain nothing;
+- submissions per IP: plain request rate, wrong or right;
+- failures globally: a botnet of fresh addresses is *detected*, not answered with a lockout of
+  everyone: while the global rate is over its cap, each IP gets far fewer wrong codes (3 per 15
+  minutes instead of 20); a valid code from an address that is not itself locked still logs in;
+- near misses per live code (`accounts.near_miss_code_ids`): a code that wrong guesses landed near
+  5 times is retired, which bounds the chance of guessing any one code however many addresses
+  guess (its owner sends 「登录」 again);
+- logins per openid: at most 10 code logins per openid per 10 minutes (a leaked code cannot mint
+  sessions without end);
+- bad session tokens per IP: over 60 a minute, `/verify` answers the *bad* ones 429 instead of 401;
+  a valid token is checked first and always answered 200.
 
 Storage is process memory by default (`async+memory://`) and redis when `REDIS_URL` is set, so
 several workers share the counters. The same guard serves the login page and the HTTP API.
@@ -15,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import time
 from collections.abc import AsyncIterator
@@ -27,6 +41,10 @@ from limits.storage import storage_from_string
 
 from chatapp.config import Settings
 from chatapp.errors import AuthError
+
+log = logging.getLogger("chatapp.ratelimit")
+# How often "under attack" is logged at most (it holds for as long as the failures keep coming).
+_ATTACK_LOG_EVERY_S = 60.0
 
 
 class LoginLocked(AuthError):
@@ -48,8 +66,11 @@ class LoginLimits:
 
     per_attempt: str = "5 per 15 minutes"
     per_ip_failures: str = "20 per 15 minutes"
+    per_ip_failures_under_attack: str = "3 per 15 minutes"
     global_failures: str = "200 per 10 minutes"
     per_ip_requests: str = "30 per minute"
+    per_code_near_misses: str = "5 per 10 minutes"
+    per_openid_logins: str = "10 per 10 minutes"
     per_ip_bad_tokens: str = "60 per minute"
     per_ip_qrcodes: str = "10 per minute"
 
@@ -70,11 +91,15 @@ class LoginGuard:
         self._limiter = MovingWindowRateLimiter(storage)
         self._attempt: RateLimitItem = parse(cfg.per_attempt)
         self._ip_fail: RateLimitItem = parse(cfg.per_ip_failures)
+        self._ip_fail_attack: RateLimitItem = parse(cfg.per_ip_failures_under_attack)
         self._global_fail: RateLimitItem = parse(cfg.global_failures)
         self._ip_req: RateLimitItem = parse(cfg.per_ip_requests)
+        self._near_miss: RateLimitItem = parse(cfg.per_code_near_misses)
+        self._openid: RateLimitItem = parse(cfg.per_openid_logins)
         self._bad_token: RateLimitItem = parse(cfg.per_ip_bad_tokens)
         self._qrcode: RateLimitItem = parse(cfg.per_ip_qrcodes)
         self._locks: dict[str, _IpLock] = {}
+        self._attack_logged_at = -_ATTACK_LOG_EVERY_S
 
     @contextlib.asynccontextmanager
     async def serial(self, ip: str) -> AsyncIterator[None]:
@@ -97,7 +122,7 @@ class LoginGuard:
                 del self._locks[ip]
 
     async def check(self, *, attempt_id: str, ip: str) -> None:
-        """Counts one submission and refuses it when any limit is reached.
+        """Counts one submission and refuses it when this attempt or this IP is over a limit.
 
         Raises:
             LoginLocked: "locked" (this attempt or IP had too many failures) or "rate_limited".
@@ -106,41 +131,69 @@ class LoginGuard:
             raise LoginLocked("locked", await self._wait(self._attempt, "attempt", attempt_id))
         if not await self._limiter.test(self._ip_fail, "ipfail", ip):
             raise LoginLocked("locked", await self._wait(self._ip_fail, "ipfail", ip))
-        if not await self._limiter.test(self._global_fail, "globalfail"):
-            raise LoginLocked("rate_limited", await self._wait(self._global_fail, "globalfail"))
+        if await self.under_attack() and not await self._limiter.test(
+            self._ip_fail_attack, "ipfail-attack", ip
+        ):
+            raise LoginLocked("locked", await self._wait(self._ip_fail_attack, "ipfail-attack", ip))
         if not await self._limiter.hit(self._ip_req, "ipreq", ip):
             raise LoginLocked("rate_limited", await self._wait(self._ip_req, "ipreq", ip))
+
+    async def under_attack(self) -> bool:
+        """True while wrong codes arrive globally faster than `global_failures` allows."""
+        if await self._limiter.test(self._global_fail, "globalfail"):
+            return False
+        now = time.monotonic()
+        if now - self._attack_logged_at >= _ATTACK_LOG_EVERY_S:
+            self._attack_logged_at = now
+            log.warning(
+                "login codes are being guessed from many addresses: per-IP limits tightened"
+            )
+        return True
 
     async def failed(self, *, attempt_id: str, ip: str) -> LoginLocked | None:
         """Records a wrong code; returns the lock when this failure reached a limit."""
         await self._limiter.hit(self._attempt, "attempt", attempt_id)
         await self._limiter.hit(self._ip_fail, "ipfail", ip)
+        await self._limiter.hit(self._ip_fail_attack, "ipfail-attack", ip)
         await self._limiter.hit(self._global_fail, "globalfail")
         if not await self._limiter.test(self._attempt, "attempt", attempt_id):
             return LoginLocked("locked", await self._wait(self._attempt, "attempt", attempt_id))
         return None
+
+    async def near_miss(self, *, code_id: int) -> bool:
+        """Records a wrong code that landed near live code `code_id`; True when it must retire."""
+        key = str(code_id)
+        await self._limiter.hit(self._near_miss, "nearmiss", key)
+        return not await self._limiter.test(self._near_miss, "nearmiss", key)
+
+    async def check_openid(self, *, openid: str) -> None:
+        """Refuses a code login for an openid that logged in too often just now.
+
+        Raises:
+            LoginLocked: reason "rate_limited".
+        """
+        if not await self._limiter.test(self._openid, "openid", openid):
+            raise LoginLocked("rate_limited", await self._wait(self._openid, "openid", openid))
 
     async def remaining(self, *, attempt_id: str) -> int:
         """Wrong codes this attempt may still send before it is locked."""
         stats = await self._limiter.get_window_stats(self._attempt, "attempt", attempt_id)
         return stats.remaining
 
-    async def succeeded(self, *, attempt_id: str) -> None:
-        """Forgets the attempt's failures after a successful login."""
+    async def succeeded(self, *, attempt_id: str, openid: str = "") -> None:
+        """Forgets the attempt's failures after a successful login and counts it for the openid."""
         await self._limiter.clear(self._attempt, "attempt", attempt_id)
+        if openid:
+            await self._limiter.hit(self._openid, "openid", openid)
 
-    async def check_verify(self, *, ip: str) -> None:
-        """Refuses token checks from an IP that sent too many bad tokens (valid ones are free).
+    async def verify_failed(self, *, ip: str) -> LoginLocked | None:
+        """Records a bad or revoked token presented by `ip`; the lock when it sent too many.
 
-        Raises:
-            LoginLocked: reason "rate_limited".
+        Only ever called for a token that failed its check: a valid token is never refused.
         """
-        if not await self._limiter.test(self._bad_token, "badtoken", ip):
-            raise LoginLocked("rate_limited", await self._wait(self._bad_token, "badtoken", ip))
-
-    async def verify_failed(self, *, ip: str) -> None:
-        """Records a bad or revoked token presented by `ip`."""
-        await self._limiter.hit(self._bad_token, "badtoken", ip)
+        if not await self._limiter.hit(self._bad_token, "badtoken", ip):
+            return LoginLocked("rate_limited", await self._wait(self._bad_token, "badtoken", ip))
+        return None
 
     async def check_qrcode(self, *, ip: str) -> None:
         """Counts a scan-login QR request; each costs a WeChat API call, so reloads are capped.

@@ -91,10 +91,14 @@ def signed_request(
     crypto = WeChatCrypto(settings.wechat_token, settings.wechat_aes_key, settings.wechat_appid)
     envelope = crypto.encrypt_message(xml, nonce, stamp)
     fields = parse_fields(envelope)
-    body = (
-        f"<xml><ToUserName>{cdata(_to_user(settings))}</ToUserName>"
-        f"<Encrypt>{cdata(fields['Encrypt'])}</Encrypt></xml>"
-    )
+    if settings.wechat_mode == "compat":
+        # Compat mode: WeChat sends the plaintext fields *and* the encrypted copy.
+        body = xml.rpartition("</xml>")[0] + f"<Encrypt>{cdata(fields['Encrypt'])}</Encrypt></xml>"
+    else:
+        body = (
+            f"<xml><ToUserName>{cdata(_to_user(settings))}</ToUserName>"
+            f"<Encrypt>{cdata(fields['Encrypt'])}</Encrypt></xml>"
+        )
     params["encrypt_type"] = "aes"
     params["msg_signature"] = fields["MsgSignature"]
     return params, body.encode()

@@ -4,9 +4,13 @@ wechatpy is used only for what it is good at: the SHA1 signer, AES (safe/compat 
 parsing. Everything hostile is refused with a 4xx (`WechatRejected`), never a 500:
 
     WechatRejected(status)
-    ├── 403  wrong appid in the path, bad/stale signature, bad msg_signature, wrong ToUserName
+    ├── 403  wrong appid in the path, bad/stale signature, bad msg_signature, wrong ToUserName,
+    │        a signed URL already used with another body (`chatapp.callback_nonces`)
     └── 400  not UTF-8, not XML, DTD/entities, duplicated or nested fields, undecryptable payload,
-             plaintext in safe mode, ciphertext in plain mode
+             plaintext in safe or compat mode, ciphertext in plain mode
+
+In compat mode WeChat always sends the encrypted envelope (with `encrypt_type=aes`); a plaintext
+push there is someone who stripped the encryption parameters to get around `msg_signature`.
 
 WeChat retries a push up to three times when we are slow; retries are recognised by MsgId (or
 FromUserName+CreateTime+Event+EventKey for events) and get the same reply, kept sealed in
@@ -34,6 +38,7 @@ from wechatpy import parse_message
 from wechatpy.crypto import WeChatCrypto
 
 from chatapp import accounts, tokens
+from chatapp.callback_nonces import NonceLedger, fingerprint, make_ledger
 from chatapp.config import Settings
 from chatapp.db import session_scope
 from chatapp.models import WechatPush
@@ -130,11 +135,18 @@ class CallbackHandler:
     Args:
         settings: token, appid, original id, AES key and mode, site name.
         clock: epoch seconds; injectable so tests can replay stale pushes.
+        ledger: where used signed URLs are recorded; from the settings when omitted.
     """
 
-    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Callable[[], float] = time.time,
+        ledger: NonceLedger | None = None,
+    ) -> None:
         self.settings = settings
         self.clock = clock
+        self.ledger = ledger or make_ledger(settings, clock)
         self._crypto: WeChatCrypto | None = None
         if settings.wechat_aes_key:
             self._crypto = WeChatCrypto(
@@ -190,6 +202,7 @@ class CallbackHandler:
 
         Raises:
             WechatRejected: 4xx for anything we refuse.
+            SQLAlchemyError, RedisError: the database or Redis is down (the route answers 503).
         """
         self.check_request(appid=appid, params=params)
         if len(body) > MAX_BODY_BYTES:
@@ -202,14 +215,22 @@ class CallbackHandler:
         mode = self.settings.wechat_mode
         if encrypted and (mode == "plain" or self._crypto is None):
             raise WechatRejected(400, "unexpected_encryption")
-        if not encrypted and mode == "safe":
-            raise WechatRejected(400, "plaintext_in_safe_mode")
+        if not encrypted and mode in {"safe", "compat"}:
+            raise WechatRejected(400, f"plaintext_in_{mode}_mode")
         if encrypted:
             text = self._decrypt(text, params)
         incoming = self._incoming(text)
         original = self.settings.wechat_original_id
         if original and not hmac.compare_digest(incoming.to_user.encode(), original.encode()):
             raise WechatRejected(403, "to_user")
+        # Recorded only once the push is otherwise valid: WeChat's own request always comes
+        # first, and a push refused above (or during an outage) may be retried with its URL.
+        if not self.ledger.claim(
+            timestamp=params["timestamp"],
+            nonce=params["nonce"],
+            fingerprint=fingerprint(params, body),
+        ):
+            raise WechatRejected(403, "replayed_url")
         reply = self._reply_once(incoming)
         if encrypted and reply != "success":
             assert self._crypto is not None

@@ -7,51 +7,52 @@ Contract other states rely on:
 - `AuthState.require_login` as a page `on_load` guard (redirects to `/login?next=<path>`);
 - `AuthState.logout` (this browser) and `AuthState.logout_everywhere` (every session of the user).
 
-The session token lives in the `chatapp_session` cookie (SameSite=Lax; Secure when PUBLIC_URL is
-https). Handlers stay thin: they call `accounts`, which owns the rules.
+The session token is in the `chatapp_session` cookie, which is HttpOnly: the page's JavaScript can
+neither read nor write it (`chatapp.session_cookie`). This state reads it on the server, from the
+websocket's handshake headers (`self.router.headers.cookie`), so it is the cookie of *this*
+connection whatever a client sends in its events. Logging in ends with a navigation to our own
+route that sets it (`chatapp.handoff`); logging out with one to the route that clears it. Either
+way the page reloads and its new websocket carries the new cookie. Handlers stay thin: they call
+`login_flow` and `accounts`, which own the rules.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
+import json
 import re
 import time
 from urllib.parse import quote
 
 import reflex as rx
 
-from chatapp import accounts, session_cache, simulator, tokens
+from chatapp import handoff, login_flow, session_cache, session_cookie, simulator, tokens
+from chatapp.accounts import CODE_LENGTH
 from chatapp.config import get_settings
 from chatapp.db import session_scope
-from chatapp.errors import AuthError, InvalidInput
+from chatapp.errors import AuthError, InvalidInput, user_message
 from chatapp.i18n import translate
 from chatapp.ratelimit import LoginLocked, get_guard
 from chatapp.state.ui import UIState
+from chatapp.unavailable import OUTAGES, reason
 from chatapp.wechat_api import WechatApiError, get_api
 
-SESSION_COOKIE = "chatapp_session"
+SESSION_COOKIE = session_cookie.NAME
 SCAN_WAIT_S = 300
 SCAN_POLL_S = 1.0
-
-
-def _cookie_secure() -> bool:
-    # rx.Cookie is declared at import time, before settings load; PUBLIC_URL is read directly
-    # (no side effects) so the cookie is Secure exactly when the site is served over https.
-    return os.environ.get("PUBLIC_URL", "").lower().startswith("https://")
+safe_next = handoff.safe_next
 
 
 def only_digits(value: str) -> str:
     """The digits of what was typed (full-width ones normalised), at most a code's length."""
     digits = re.sub(r"\D", "", value.translate(str.maketrans("０１２３４５６７８９", "0123456789")))
-    return digits[: accounts.CODE_LENGTH]
+    return digits[:CODE_LENGTH]
 
 
-def safe_next(path: str) -> str:
-    """A local path to go to after login (never another site: `//evil`, `https://…`)."""
-    if not path.startswith("/") or path.startswith("//") or "\\" in path or path == "/login":
-        return "/"
-    return path[:512]
+def go(url: str) -> rx.event.EventSpec:
+    """A full navigation (not the client-side router): our HTTP routes must see the request, and
+    the next page's websocket must carry the cookie they set."""
+    return rx.call_script(f"window.location.replace({json.dumps(url)})")
 
 
 def _verify(token: str) -> tokens.SessionUser:
@@ -64,22 +65,17 @@ def _verify(token: str) -> tokens.SessionUser:
 class AuthState(rx.State):
     """Who is logged in in this browser."""
 
-    session_token: str = rx.Cookie(
-        "",
-        name=SESSION_COOKIE,
-        same_site="lax",
-        secure=_cookie_secure(),
-        max_age=30 * 24 * 3600,  # the JWT's own exp (JWT_TTL_DAYS) is what really ends it
-        path="/",
-    )
     nickname: str = ""
     avatar: str = ""
     is_admin: bool = False
 
+    def _session_token(self) -> str:
+        return session_cookie.read(self.router.headers.cookie)
+
     async def current_user_id(self) -> int | None:
         """The logged-in user's id, verified against the sessions table (at most every
         `session_cache.TTL_S` per token in this process)."""
-        token = self.session_token
+        token = self._session_token()
         if not token:
             return None
         who = session_cache.get(token)
@@ -110,28 +106,28 @@ class AuthState(rx.State):
             return rx.redirect(f"/login?next={quote(safe_next(path), safe='')}")
 
     def _claims(self) -> tokens.Claims | None:
+        """The session token's verified claims (signature and expiry; no query), or None."""
         try:
-            return tokens.decode_token(self.session_token, settings=get_settings())
+            return tokens.decode_token(self._session_token(), settings=get_settings())
         except AuthError:
             return None
 
     def _forget(self) -> None:
-        # bandit B105: clearing the cookie, not a password
-        self.session_token = ""  # nosec B105
         self.nickname = ""
         self.avatar = ""
         self.is_admin = False
 
     @rx.event
     def logout(self):
-        """Ends this browser's session (revokes its token) and goes to the login page."""
+        """Ends this browser's session (revokes its token) and clears the cookie."""
+        token = self._session_token()
         claims = self._claims()
         if claims is not None:
             with session_scope() as session:
                 tokens.revoke_session(session, jti=claims.jti)
-        session_cache.forget(token=self.session_token)
+        session_cache.forget(token=token)
         self._forget()
-        return rx.redirect("/login")
+        return go(handoff.CLEAR_PATH)
 
     @rx.event
     async def logout_everywhere(self):
@@ -142,7 +138,7 @@ class AuthState(rx.State):
                 tokens.revoke_all_sessions(session, user_id=user_id)
             session_cache.forget(user_id=user_id)
         self._forget()
-        return rx.redirect("/login")
+        return go(handoff.CLEAR_PATH)
 
 
 class LoginState(AuthState):
@@ -197,14 +193,15 @@ class LoginState(AuthState):
         settings = get_settings()
         self.busy = True
         try:
-            _user, token = await accounts.submit_code(
+            secret = await login_flow.submit_code_handoff(
                 settings=settings,
                 guard=get_guard(settings),
                 code=self.code,
                 # One browser tab's attempt: the Reflex client token survives reloads of the tab.
+                # It only words "N tries left" for this tab; the limits that stop guessing are
+                # keyed by what the server sees (the address, the codes themselves).
                 attempt_id="page:" + (self.router.session.client_token or "anon"),
                 ip=self.router.session.client_ip or "unknown",
-                user_agent=self.router.headers.user_agent,
             )
         except LoginLocked as exc:
             if exc.reason == "locked":
@@ -220,13 +217,17 @@ class LoginState(AuthState):
         except AuthError:
             self.error = await self._text("login.error.wrong")
             return
+        except OUTAGES as exc:
+            self.error = await self._outage_text(exc)
+            return
         finally:
             self.busy = False
-        self.session_token = token
-        self.code = ""
         self.error = ""
-        await self.current_user_id()
-        return rx.redirect(self.next_path)
+        return go(handoff.url(secret, self.next_path))
+
+    async def _outage_text(self, exc: Exception) -> str:
+        lang = (await self.get_state(UIState)).lang
+        return user_message("database" if reason(exc) == "database" else "internal", lang)
 
     @rx.event
     def set_sim_openid(self, value: str):
@@ -270,20 +271,23 @@ class LoginState(AuthState):
 
         One background loop per page, checking the database every second for up to 5 minutes, so
         the browser does not poll; when the scan is confirmed this tab (and only this tab) logs in.
+        Refused unless WECHAT_LOGIN is scan or both: any client can send this event, and each
+        one costs a call to the WeChat API.
         """
         settings = get_settings()
+        if settings.wechat_login not in {"scan", "both"}:
+            return
         async with self:
             if self.scan_status == "loading":
                 return
             self.scan_status = "loading"
             self.qr_url = ""
             self._ticket_id = ""
-            ua = self.router.headers.user_agent
             ip = self.router.session.client_ip or ""
         try:
             await get_guard(settings).check_qrcode(ip=ip or "unknown")
-            ticket_id, qr_url = await accounts.begin_scan_login(api=get_api(settings))
-        except (WechatApiError, LoginLocked):
+            ticket_id, qr_url = await login_flow.begin_scan_login(api=get_api(settings))
+        except (WechatApiError, LoginLocked, *OUTAGES):
             async with self:
                 self.scan_status = "error"
             return
@@ -298,27 +302,22 @@ class LoginState(AuthState):
             async with self:
                 if self._ticket_id != ticket_id:
                     return  # a newer QR code replaced this one
-            result = await asyncio.to_thread(_consume_ticket, ticket_id, ua, ip)
-            if result is not None:
+            try:
+                secret = await asyncio.to_thread(
+                    login_flow.scan_handoff, settings=settings, ticket_id=ticket_id
+                )
+            except OUTAGES:
+                continue  # the database is back within the wait, or the QR code expires
+            if secret is not None:
                 async with self:
-                    self.session_token = result
                     self._ticket_id = ""
                     self.scan_status = ""
-                    await self.current_user_id()
-                yield rx.redirect(target)
+                yield go(handoff.url(secret, target))
                 return
         async with self:
             if self._ticket_id == ticket_id:
                 self.scan_status = "expired"
                 self._ticket_id = ""
-
-
-def _consume_ticket(ticket_id: str, user_agent: str, ip: str) -> str | None:
-    with session_scope() as session:
-        result = accounts.consume_login_ticket(
-            session, settings=get_settings(), ticket_id=ticket_id, user_agent=user_agent, ip=ip
-        )
-    return result[1] if result else None
 
 
 def _backend_urls(public_url: str) -> list[str]:

@@ -6,8 +6,12 @@ import re
 
 import httpx
 import pytest
+from sqlmodel import select
 
+from chatapp import accounts
 from chatapp.api import build_api
+from chatapp.db import session_scope
+from chatapp.models import LoginCode
 from chatapp.ratelimit import LoginLimits
 from tests.accounts.conftest import make_settings
 from tests.fakes.wechat import serve
@@ -83,15 +87,112 @@ def test_per_ip_failures_cap_attempt_hopping(start):
     assert statuses[6:] == [429, 429]
 
 
-def test_global_rate_limit_stops_enumeration(start):
+def from_address(address: str) -> httpx.Client:
+    """A client whose requests come from another loopback address (127.0.0.0/8 is all ours)."""
+    return httpx.Client(transport=httpx.HTTPTransport(local_address=address), timeout=10)
+
+
+def test_wrong_codes_from_many_addresses_do_not_block_a_valid_code(start):
+    """200 wrong codes from 20 addresses (10 each, under every per-address limit) reach the
+    global cap; a valid code from anyone else still logs in."""
+    run = start()
+    code = get_code(run, "o_innocent")
+    wrong = unknown_code(code)
+    for n in range(20):
+        with from_address(f"127.0.1.{n + 1}") as bot:
+            for i in range(10):
+                reply = bot.post(
+                    f"{run.base_url}/api/v1/auth/login",
+                    data={"code": wrong},
+                    headers={"User-Agent": f"bot-{i}"},
+                )
+                assert reply.status_code == 401, (n, i, reply.text)
+    with from_address("127.0.2.1") as user:
+        ok = user.post(f"{run.base_url}/api/v1/auth/login", data={"code": code})
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["code"] == "0000"
+
+
+def test_under_attack_each_address_gets_fewer_wrong_codes(start):
     run = start(limits=LoginLimits(global_failures="3 per 10 minutes"))
     code = get_code(run)
     wrong = unknown_code(code)
+    with from_address("127.0.3.1") as first:
+        for i in range(3):
+            assert login_as(first, run, wrong, f"a-{i}").status_code == 401
+    # The global cap is reached: a fresh address now gets 3 wrong codes, not 20…
+    with from_address("127.0.3.2") as second:
+        statuses = [login_as(second, run, wrong, f"b-{i}").status_code for i in range(5)]
+        assert statuses == [401, 401, 401, 429, 429]
+        assert login_as(second, run, code, "b-right").status_code == 429  # that address is locked
+    # …and a valid code from an address that guessed nothing is never refused.
+    with from_address("127.0.3.3") as user:
+        assert login_as(user, run, code, "user").status_code == 200
+
+
+def login_as(client: httpx.Client, run, code: str, agent: str) -> httpx.Response:
+    return client.post(
+        f"{run.base_url}/api/v1/auth/login", data={"code": code}, headers={"User-Agent": agent}
+    )
+
+
+def test_a_client_chosen_attempt_id_is_ignored(start):
+    """Rotating the `attempt` field no longer buys fresh tries: the server keys the attempt."""
+    run = start()
+    code = get_code(run)
+    wrong = unknown_code(code)
+    statuses = [
+        httpx.post(
+            f"{run.base_url}/api/v1/auth/login", data={"code": wrong, "attempt": f"x{i}"}
+        ).status_code
+        for i in range(6)
+    ]
+    assert statuses == [401, 401, 401, 401, 429, 429]
+
+
+def test_per_openid_logins_are_capped_and_the_code_kept(start):
+    run = start(limits=LoginLimits(per_openid_logins="2 per 10 minutes"))
+    for _ in range(2):
+        assert login(run, get_code(run, "o_often")).status_code == 200
+    third = get_code(run, "o_often")
+    refused = login(run, third)
+    assert refused.status_code == 429
+    assert "频繁" in refused.json()["message"]
+    with session_scope() as session:
+        row = session.exec(select(LoginCode).where(LoginCode.openid == "o_often")).all()[-1]
+        assert row.used_at is None  # refused before it was used up
+    # Other openids are not affected.
+    assert login(run, get_code(run, "o_other")).status_code == 200
+
+
+def test_a_code_aimed_at_too_often_is_retired(start):
+    """Wrong codes sharing a live code's first digits are counted against that code; after 5 it
+    is retired (its owner asks again), so no number of guessers can wear one code down."""
+    run = start()
+    code = get_code(run, "o_target")
+    prefix = code[: accounts.NEAR_MISS_DIGITS]
+    near = [prefix + f"{n:05d}" for n in range(7) if prefix + f"{n:05d}" != code][:5]
+    far = next(
+        f"{p:03d}00000" for p in range(1000) if f"{p:03d}" != prefix
+    )  # lands near no live code
     for i in range(3):
-        assert login(run, wrong, headers={"User-Agent": f"bot-{i}"}).status_code == 401
-    blocked = login(run, code, headers={"User-Agent": "innocent"})
-    assert blocked.status_code == 429
-    assert "频繁" in blocked.json()["message"]
+        assert login_as_agent(run, far, f"far-{i}").status_code == 401
+    for i, guess in enumerate(near[:4]):
+        assert login_as_agent(run, guess, f"near-{i}").status_code == 401
+    with session_scope() as session:
+        assert session.exec(select(LoginCode).where(LoginCode.openid == "o_target")).one()
+    still = get_code(run, "o_target")
+    assert still == code  # four near misses: the code is still live
+    assert login_as_agent(run, near[4], "near-4").status_code == 401
+    retired = login_as_agent(run, code, "owner")
+    assert retired.status_code == 400  # "expired": the owner sends 「登录」 again
+    fresh = get_code(run, "o_target")
+    assert fresh != code
+    assert login_as_agent(run, fresh, "owner-again").status_code == 200
+
+
+def login_as_agent(run, code: str, agent: str) -> httpx.Response:
+    return login(run, code, headers={"User-Agent": agent})
 
 
 def test_request_rate_limit(start):
@@ -114,14 +215,17 @@ def test_verify_cookie_bearer_logout(start):
     assert httpx.get(verify_url, headers=bearer).status_code == 401
 
 
-def test_verify_is_rate_limited_on_bad_tokens(start):
+def test_bad_tokens_never_make_verify_refuse_a_valid_token(start):
     run = start(limits=LoginLimits(per_ip_bad_tokens="3 per minute"))
     token = login(run, get_code(run)).json()["data"]
     verify_url = f"{run.base_url}/api/v1/auth/verify"
     for _ in range(3):
         assert httpx.get(verify_url, cookies={"chatapp_session": "junk"}).status_code == 401
-    assert httpx.get(verify_url, cookies={"chatapp_session": "junk"}).status_code == 429
-    assert httpx.get(verify_url, cookies={"chatapp_session": token}).status_code == 429
+    for _ in range(60):
+        assert httpx.get(verify_url, cookies={"chatapp_session": "junk"}).status_code == 429
+    assert httpx.get(verify_url, cookies={"chatapp_session": token}).status_code == 200
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert httpx.get(verify_url, headers=bearer).status_code == 200
 
 
 def test_full_flow_through_the_dev_simulator_route(start):

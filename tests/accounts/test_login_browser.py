@@ -1,4 +1,4 @@
-"""The whole code login in Debian Chromium: dev simulator → code → chat page → logout.
+"""The whole code login in Debian Chromium: dev simulator → code → chat page → logout; scan login.
 
 Starts the real app (tests/e2e/harness.py, one port, dev mode so the simulator exists) and drives
 it with Playwright. Marked e2e: `make test` runs it, `make check` skips it.
@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 
 import httpx
+import jwt
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
@@ -56,8 +57,22 @@ def page(browser, app, request) -> Iterator[Page]:
 def _session_cookie(page: Page) -> str:
     cookies = {c.get("name"): c for c in page.context.cookies()}
     assert "chatapp_session" in cookies
-    assert cookies["chatapp_session"].get("sameSite") == "Lax"
-    return cookies["chatapp_session"].get("value", "")
+    cookie = cookies["chatapp_session"]
+    assert cookie.get("sameSite") == "Lax"
+    assert cookie.get("httpOnly") is True
+    # The page's own scripts cannot read it (an injected script could not steal the session).
+    assert "chatapp_session" not in page.evaluate("document.cookie")
+    return cookie.get("value", "")
+
+
+def _assert_set_cookie_matches_the_jwt(set_cookie: str) -> None:
+    """The Set-Cookie of the real login: HttpOnly, and Max-Age = the JWT's own lifetime."""
+    parts = {p.strip().split("=", 1)[0].lower(): p.strip() for p in set_cookie.split(";")}
+    assert "httponly" in parts, set_cookie
+    token = parts["chatapp_session"].split("=", 1)[1]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    max_age = int(parts["max-age"].split("=", 1)[1])
+    assert max_age == claims["exp"] - claims["iat"] == 7 * 24 * 3600
 
 
 def test_code_login_with_the_dev_simulator_then_logout(page: Page, app: AppServer):
@@ -70,8 +85,10 @@ def test_code_login_with_the_dev_simulator_then_logout(page: Page, app: AppServe
     page.locator("#sim-fill").click()
     code_input = page.locator("#login-code")
     expect(code_input).to_have_value(re.compile(r"^\d{8}$"))
-    code_input.press("Enter")
+    with page.expect_response(lambda r: "/api/v1/auth/session" in r.url) as login_response:
+        code_input.press("Enter")
     expect(page).not_to_have_url(re.compile(r"/login"))
+    _assert_set_cookie_matches_the_jwt(login_response.value.header_value("set-cookie") or "")
     token = _session_cookie(page)
     verify = httpx.get(app.url + "/api/v1/auth/verify", cookies={"chatapp_session": token})
     assert verify.status_code == 200
@@ -81,6 +98,7 @@ def test_code_login_with_the_dev_simulator_then_logout(page: Page, app: AppServe
     expect(page).to_have_url(re.compile(r"/login"))
     again = httpx.get(app.url + "/api/v1/auth/verify", cookies={"chatapp_session": token})
     assert again.status_code == 401
+    assert "chatapp_session" not in {c.get("name") for c in page.context.cookies()}
 
 
 def test_wrong_codes_show_errors_then_lock(page: Page, app: AppServer):
@@ -134,10 +152,12 @@ def test_scan_login_logs_in_the_waiting_page(browser: Browser, scan_app, request
             {"CHATAPP_ENV": "dev", "CHATAPP_DATA_DIR": str(server.log_path.parent)}
         )
         wx = WechatSimulator(settings, server.url)
-        reply = wx.reply(wx.event("o_scanner", "SCAN", scene))
-        assert "成功登录 扫码测试站" in reply["Content"]
         # The page's server-side wait notices within about a second and logs this tab in.
+        with page.expect_response(lambda r: "/api/v1/auth/session" in r.url) as login_response:
+            reply = wx.reply(wx.event("o_scanner", "SCAN", scene))
+        assert "成功登录 扫码测试站" in reply["Content"]
         expect(page).not_to_have_url(re.compile(r"/login"), timeout=10_000)
+        _assert_set_cookie_matches_the_jwt(login_response.value.header_value("set-cookie") or "")
         token = _session_cookie(page)
         ok = httpx.get(server.url + "/api/v1/auth/verify", cookies={"chatapp_session": token})
         assert ok.status_code == 200

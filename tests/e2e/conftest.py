@@ -63,8 +63,19 @@ def session_token(app) -> str:
 
 
 def log_in(context: BrowserContext, app: AppServer, token: str) -> None:
-    """Puts the session cookie into a browser context."""
-    context.add_cookies([{"name": "chatapp_session", "value": token, "url": app.url}])
+    """Puts the session cookie into a browser context, as the login route sets it (HttpOnly, so
+    the page's scripts never see it; the server reads it from the websocket's handshake)."""
+    context.add_cookies(
+        [
+            {
+                "name": "chatapp_session",
+                "value": token,
+                "url": app.url,
+                "httpOnly": True,
+                "sameSite": "Lax",
+            }
+        ]
+    )
 
 
 @pytest.fixture

@@ -24,6 +24,8 @@ def test_logout_everywhere_revokes_every_session(browser, app):
     page.locator("#logout-everywhere").click()
     page.locator("#logout-everywhere-confirm").click()
     page.wait_for_url("**/login**", timeout=15_000)
+    # The cookie went through our route: cleared, not just ignored.
+    assert "chatapp_session" not in {c.get("name") for c in context.cookies()}
     for token in (first, second):
         assert (
             httpx.get(
