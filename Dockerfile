@@ -1,5 +1,5 @@
 # syntax=docker/dockerfile:1
-# chatapp: one image, one start script (python -m chatapp.serve --no-build), one port.
+# chatapp: one image, one start script (python -m chatapp.server.serve --no-build), one port.
 #
 #   docker build -t chatapp --build-arg PUBLIC_URL=https://chat.example.com .
 #
@@ -34,7 +34,7 @@ COPY reflex.lock ./reflex.lock
 COPY assets ./assets
 COPY chatapp ./chatapp
 ARG PUBLIC_URL=https://localhost
-RUN PUBLIC_URL="${PUBLIC_URL}" python -m chatapp.serve --build-only \
+RUN PUBLIC_URL="${PUBLIC_URL}" python -m chatapp.server.serve --build-only \
  && test -f .web/build/client/index.html
 
 # ---- runtime: the venv, the app code and the static build; no bun, npm or compilers ----------------
@@ -65,4 +65,4 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=40s --retries=3 \
   CMD ["python", "-c", "import os,sys,urllib.request as u; sys.exit(0 if u.urlopen('http://127.0.0.1:%s/api/health' % os.environ.get('PORT','8000'), timeout=4).status == 200 else 1)"]
 # Migrates (alembic upgrade head), then serves UI + websocket + API on $PORT with $WEB_CONCURRENCY
 # workers (more than 1 needs REDIS_URL).
-CMD ["python", "-m", "chatapp.serve", "--no-build"]
+CMD ["python", "-m", "chatapp.server.serve", "--no-build"]

@@ -32,10 +32,10 @@ sysdeps:
 	@bash scripts/sysdeps.sh
 
 run: setup
-	$(PY) -m chatapp.serve --port $(PORT)
+	$(PY) -m chatapp.server.serve --port $(PORT)
 
 dev: setup
-	$(PY) -m chatapp.migrate upgrade
+	$(PY) -m chatapp.server.migrate upgrade
 	$(VENV)/bin/reflex run --env dev
 
 export: setup
@@ -52,14 +52,14 @@ lock: setup
 
 # Regenerate the initial migration from chatapp/models.py (pre-release: one revision).
 migration: setup
-	$(PY) -m chatapp.migrate regenerate
-	$(VENV)/bin/ruff format -q chatapp/migrations
-	$(VENV)/bin/ruff check --fix -q chatapp/migrations
-	$(PY) -m chatapp.migrate check
+	$(PY) -m chatapp.server.migrate regenerate
+	$(VENV)/bin/ruff format -q chatapp/server/migrations
+	$(VENV)/bin/ruff check --fix -q chatapp/server/migrations
+	$(PY) -m chatapp.server.migrate check
 
 # Apply migrations to DATABASE_URL (the start script does this on every start).
 migrate: setup
-	$(PY) -m chatapp.migrate upgrade
+	$(PY) -m chatapp.server.migrate upgrade
 
 # Needs a Docker engine: docker build -t chatapp --build-arg PUBLIC_URL=https://your.host .
 image:
@@ -73,6 +73,7 @@ lint: setup
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/bandit -q -c pyproject.toml -r chatapp
+	$(VENV)/bin/lint-imports --no-cache
 
 typecheck: setup
 	$(VENV)/bin/pyright

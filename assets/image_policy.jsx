@@ -3,7 +3,7 @@
 // into an answer (a prompt-injected model could put the conversation into its URL), or an
 // imported role's avatar — is never requested: a placeholder names its host, and in answers
 // offers 「打开图片 / Open image」, a link the user may open in a new tab. The page's
-// Content-Security-Policy (img-src, chatapp/web_policy.py) blocks the same hosts, so this file
+// Content-Security-Policy (img-src, chatapp/core/web_policy.py) blocks the same hosts, so this file
 // is the first guard and the header the second; the two read the same allow-list.
 import React, { useSyncExternalStore } from "react";
 import { getBackendURL } from "$/utils/state";

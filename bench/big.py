@@ -1,7 +1,7 @@
 """Benchmark 4 — big conversations: a list of thousands of conversations and a conversation of
 1,000 messages, click-to-rendered in a real browser.
 
-Seeding goes straight into the app's database through `chatapp.store` (the user is the one the
+Seeding goes straight into the app's database through `chatapp.chat.store` (the user is the one the
 app logs in as). Timing runs inside the page: `performance.now()` just before the synthetic click,
 then a requestAnimationFrame poll until the expected DOM is there — so it includes the websocket
 round trip, the server handler, the state delta and React's render, and ends at the frame that
@@ -16,9 +16,10 @@ from datetime import timedelta
 from playwright.sync_api import Browser, Page
 
 from bench.common import BENCH_OPENID, Stack, open_chat
-from chatapp import accounts, store
-from chatapp.config import load_settings
-from chatapp.db import init_db, session_scope
+from chatapp.auth import accounts
+from chatapp.chat import store
+from chatapp.core.config import load_settings
+from chatapp.core.db import init_db, session_scope
 from chatapp.models import Message, utcnow
 
 _WAIT_JS = """

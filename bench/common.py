@@ -157,9 +157,9 @@ def session_tokens(app: AppServer, n: int, prefix: str = "o_load_") -> list[str]
     """Session tokens of `n` distinct users, minted the way a WeChat login does (a user row and an
     `AuthSession` row in the app's database, signed with the app's secret). The load test needs
     hundreds of users: logging each in through the simulator would trip the login rate limits."""
-    from chatapp import accounts, tokens
-    from chatapp.config import load_settings
-    from chatapp.db import init_db, session_scope
+    from chatapp.auth import accounts, sessions
+    from chatapp.core.config import load_settings
+    from chatapp.core.db import init_db, session_scope
 
     settings = load_settings(app.env)
     init_db(app.env["DATABASE_URL"])
@@ -168,7 +168,7 @@ def session_tokens(app: AppServer, n: int, prefix: str = "o_load_") -> list[str]
         for i in range(n):
             user = accounts.upsert_user(session, settings=settings, openid=f"{prefix}{i}")
             assert user.id is not None
-            out.append(tokens.issue_session(session, settings=settings, user_id=user.id))
+            out.append(sessions.issue_session(session, settings=settings, user_id=user.id))
     return out
 
 

@@ -1,6 +1,6 @@
 """Benchmark 6 — start-up: `make run` to the first page served.
 
-Warm: the app is started the way `make run` does (`python -m chatapp.serve`, which runs
+Warm: the app is started the way `make run` does (`python -m chatapp.server.serve`, which runs
 `reflex run --env prod`: it compiles and builds the frontend on every start), timed from process
 start until `/ping` answers and `/` returns 200 — `bench.common` times every app it starts.
 Cold (`python -m bench.startup --cold`, not part of `make bench`): a fresh `git clone` of this
@@ -34,7 +34,7 @@ def cold() -> dict[str, float]:
         server = AppServer(port=port, env=env, log_path=Path(tmp) / "app.log")
         server.proc = None
         proc = subprocess.Popen(
-            [str(clone / ".venv/bin/python"), "-m", "chatapp.serve", "--port", str(port)],
+            [str(clone / ".venv/bin/python"), "-m", "chatapp.server.serve", "--port", str(port)],
             cwd=clone,
             env=env,
             stdout=subprocess.DEVNULL,

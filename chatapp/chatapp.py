@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import reflex as rx
 
-from chatapp.api import build_api
-from chatapp.config import get_settings
+from chatapp.api.routes import build_api
+from chatapp.core.config import get_settings
 from chatapp.pages.chat import chat_page
 from chatapp.pages.login import login_page
 from chatapp.pages.roles import roles_page
 from chatapp.pages.settings import settings_page
-from chatapp.runtime import tune_process
-from chatapp.startup import startup
+from chatapp.server.boot import startup
+from chatapp.server.tuning import tune_process
 from chatapp.state.auth import LoginState
 from chatapp.state.chat import ChatState
 from chatapp.state.errors import on_backend_error
@@ -46,6 +46,6 @@ app.add_page(
     title="chatapp",
     on_load=[SettingsState.apply_preferences, SettingsState.load_page],
 )
-# In each worker, once it serves (see chatapp/runtime.py).
+# In each worker, once it serves (see chatapp/server/tuning.py).
 app.register_lifespan_task(tune_process)
 app.add_page(login_page, route="/login", title="登录 · chatapp", on_load=LoginState.on_load)

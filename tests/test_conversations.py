@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from chatapp import conversations, store
-from chatapp.db import session_scope
+from chatapp.chat import conversations, store
+from chatapp.core.db import session_scope
 from chatapp.errors import InvalidInput, NotFound
 from chatapp.llm.types import StreamDone, TextDelta, Usage
 from chatapp.models import Role, User

@@ -8,8 +8,8 @@ import asyncio
 
 from sqlalchemy import text
 
-from chatapp import conversations, store
-from chatapp.db import get_engine, session_scope
+from chatapp.chat import conversations, store
+from chatapp.core.db import get_engine, session_scope
 from chatapp.llm import ChatClient
 from chatapp.models import User
 from tests.fakes.openai_server import FakeOpenAI, Reply

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from chatapp import log_guard
-from chatapp.log_guard import ClientLogGuard
-from chatapp.logs import JsonFormatter
+from chatapp.core import log_guard
+from chatapp.core.log_guard import ClientLogGuard
+from chatapp.core.logs import JsonFormatter
 
 JWT = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIiwianRpIjoieCJ9.c2lnbmF0dXJlLXNpZ25hdHVyZQ"
 TAB = "3f2b9c1e-8a4d-4e6f-9b0a-1c2d3e4f5a6b"
@@ -165,7 +165,7 @@ def test_a_flood_writes_a_bounded_amount_and_says_so(written, clock):
 
 
 def test_setup_logging_puts_the_guard_on_the_app_handler():
-    from chatapp import logs
+    from chatapp.core import logs
 
     logs.setup_logging("json", "INFO")
     ours = [h for h in logging.getLogger().handlers if getattr(h, "_chatapp", False)]

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from chatapp import metrics
-from chatapp.logs import JsonFormatter, bind_conversation, request_id
-from chatapp.middleware import ObservabilityMiddleware, route_of
+from chatapp.api.middleware import ObservabilityMiddleware, route_of
+from chatapp.core import metrics
+from chatapp.core.logs import JsonFormatter, bind_conversation, request_id
 
 
 def _record(msg: str, **extra) -> logging.LogRecord:

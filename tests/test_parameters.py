@@ -1,4 +1,4 @@
-"""The model parameters' ranges and the operator's ceilings (`chatapp.parameters`), and the
+"""The model parameters' ranges and the operator's ceilings (`chatapp.core.parameters`), and the
 settings that set them."""
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from chatapp import parameters
-from chatapp.config import load_settings
+from chatapp.core import parameters
+from chatapp.core.config import load_settings
+from chatapp.core.parameters import Ceilings, ParameterError
 from chatapp.errors import ConfigError
-from chatapp.parameters import Ceilings, ParameterError
 
 LOW = Ceilings(context_window=50, token_budget=32_000, max_tokens=8192)
 

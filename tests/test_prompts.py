@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatapp.prompts import (
+from chatapp.chat.prompts import (
     HistoryItem,
     RolePrompt,
     auto_title,

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from chatapp.config import load_settings
-from chatapp.demo_model import DEMO_MODEL_ID, DemoModel
+from chatapp.chat.demo_model import DEMO_MODEL_ID, DemoModel
+from chatapp.chat.providers import ModelRouter, load_providers
+from chatapp.core.config import load_settings
 from chatapp.errors import ConfigError
 from chatapp.llm import ChatClient
-from chatapp.providers import ModelRouter, load_providers
 
 
 def test_no_key_means_demo_model_only(tmp_path):

@@ -1,10 +1,10 @@
-"""The send gate (`chatapp.send_gate`): how many sends it lets in at once, and in what order."""
+"""The send gate (`chatapp.chat.send_gate`): how many sends it lets in at once, and in what order."""
 
 from __future__ import annotations
 
 import asyncio
 
-from chatapp import send_gate
+from chatapp.chat import send_gate
 
 
 def test_the_send_gate_lets_limit_sends_in_at_once_and_the_rest_in_order():

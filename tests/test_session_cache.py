@@ -1,4 +1,4 @@
-"""The short memory of session checks (`chatapp.session_cache`): what it remembers, for how long,
+"""The short memory of session checks (`chatapp.auth.session_cache`): what it remembers, for how long,
 and when it forgets."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chatapp import session_cache
-from chatapp.tokens import Claims, SessionUser
+from chatapp.auth import session_cache
+from chatapp.auth.sessions import Claims, SessionUser
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 

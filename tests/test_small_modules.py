@@ -6,13 +6,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chatapp import pace
-from chatapp.demo_model import DemoModel, demo_answer
+from chatapp.chat import pace
+from chatapp.chat.demo_model import DemoModel, demo_answer
+from chatapp.chat.items import keep_keys, message_item, pending_items
+from chatapp.core.timefmt import bubble_label, list_label
 from chatapp.errors import user_message
 from chatapp.llm.types import StreamDone, TextDelta
 from chatapp.models import Message
-from chatapp.timefmt import bubble_label, list_label
-from chatapp.views import keep_keys, message_item, pending_items
 
 NOW = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)  # 12:00 in Beijing
 

@@ -1,4 +1,4 @@
-"""Per-user spending limits (`chatapp.spend`): sends per minute (memory and Redis, as two workers
+"""Per-user spending limits (`chatapp.chat.spend`): sends per minute (memory and Redis, as two workers
 see it) and answers at once (the database count, under concurrent sends, after a kill), on real
 databases. Refusals store nothing and drop nothing."""
 
@@ -13,12 +13,12 @@ from datetime import timedelta
 import pytest
 from sqlmodel import col, func, select
 
-from chatapp import conversations, spend, store
-from chatapp.config import load_settings
-from chatapp.db import session_scope
+from chatapp.chat import conversations, spend, store
+from chatapp.chat.spend import SendLimited
+from chatapp.core.config import load_settings
+from chatapp.core.db import session_scope
 from chatapp.llm.types import StreamDone, TextDelta, Usage
 from chatapp.models import Message, User, utcnow
-from chatapp.spend import SendLimited
 from tests.deploy.topology import REDIS_TEST_URL
 
 
@@ -97,7 +97,7 @@ async def test_workers_sharing_redis_count_the_same_sends(tmp_path):
 async def test_an_unreachable_rate_storage_lets_sends_through_and_says_so_once(tmp_path, caplog):
     settings = _settings(tmp_path, REDIS_URL="redis://127.0.0.1:1/0", CHAT_SENDS_PER_MINUTE="1")
     guard = spend.make_send_guard(settings)
-    with caplog.at_level(logging.WARNING, logger="chatapp.spend"):
+    with caplog.at_level(logging.WARNING, logger="chatapp.chat.spend"):
         for _ in range(3):
             await guard.hit(1)
     assert [r.getMessage() for r in caplog.records] == [

@@ -9,12 +9,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from chatapp import conversations, store
-from chatapp.config import Settings, load_settings, set_settings
-from chatapp.db import session_scope
+from chatapp.chat import conversations, store
+from chatapp.chat.prompts import message_tokens
+from chatapp.chat.providers import get_router
+from chatapp.core.config import Settings, load_settings, set_settings
+from chatapp.core.db import session_scope
 from chatapp.models import Message, User
-from chatapp.prompts import message_tokens
-from chatapp.providers import get_router
 from chatapp.state.chat import _start_turn
 from tests.fakes.openai_server import FakeOpenAI, Reply
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from chatapp import store
+from chatapp.chat import store
 from chatapp.models import Message, User, utcnow
 
 

@@ -13,11 +13,11 @@ import httpx
 import pytest
 import uvicorn
 
-from chatapp.api import build_api
-from chatapp.config import load_settings
-from chatapp.db import init_db
+from chatapp.api.routes import build_api
+from chatapp.core.config import load_settings
+from chatapp.core.db import init_db
+from chatapp.core.web_policy import content_security_policy, image_sources, security_headers
 from chatapp.errors import ConfigError
-from chatapp.web_policy import content_security_policy, image_sources, security_headers
 from tests.e2e.harness import ROOT
 from tests.fakes.wechat import free_port
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import reflex as rx
 
-from chatapp import parameters
 from chatapp.components.role_picker import role_picker
 from chatapp.components.text import t
+from chatapp.core import parameters
 from chatapp.state.chat import ChatState
 
 

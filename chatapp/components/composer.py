@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import reflex as rx
 
+from chatapp.chat.conversations import MAX_MESSAGE_CHARS
 from chatapp.components.text import t
-from chatapp.conversations import MAX_MESSAGE_CHARS
 from chatapp.state.chat import ChatState, ThreadState
 
 

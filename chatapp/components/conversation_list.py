@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import reflex as rx
 
+from chatapp.chat.items import ConversationItem
 from chatapp.components.markdown import ROW_MEMO
 from chatapp.components.text import t
 from chatapp.state.chat import ChatState
-from chatapp.views import ConversationItem
 
 
 def _rename_box(conv: rx.Var[ConversationItem]) -> rx.Component:

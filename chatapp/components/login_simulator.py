@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
+from chatapp.auth.simulator import DEV_OPENIDS
 from chatapp.components.text import t
-from chatapp.simulator import DEV_OPENIDS
 from chatapp.state.auth import LoginState
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import reflex as rx
 
+from chatapp.chat.items import MessageItem
 from chatapp.components.markdown import ROW_MEMO, chat_markdown
 from chatapp.components.text import t
 from chatapp.state.auth import AuthState
 from chatapp.state.chat import ChatState
-from chatapp.views import MessageItem
 
 
 def _action(icon: str, label_key: str, on_click, test_id: str) -> rx.Component:

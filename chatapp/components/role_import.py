@@ -6,7 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from chatapp.components.text import t
-from chatapp.role_schema import MAX_IMPORT_BYTES
+from chatapp.roles.schema import MAX_IMPORT_BYTES
 from chatapp.state.roles import UPLOAD_ID, RolesState
 
 
@@ -35,7 +35,7 @@ def role_import() -> rx.Component:
                 rx.text_area(
                     name="json",
                     rows="6",
-                    placeholder='{"format": "chatapp.roles", "version": 1, "roles": [...]}',
+                    placeholder='{"format": "chatapp.roles.store", "version": 1, "roles": [...]}',
                     class_name="mono",
                     id="role-import-text",
                 ),

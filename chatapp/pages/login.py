@@ -13,7 +13,7 @@ from chatapp.components.login_code import login_code_form
 from chatapp.components.login_scan import login_scan
 from chatapp.components.login_simulator import login_simulator
 from chatapp.components.text import t
-from chatapp.config import get_settings
+from chatapp.core.config import get_settings
 from chatapp.state.ui import UIState
 
 

@@ -8,10 +8,10 @@ Contract other states rely on:
 - `AuthState.logout` (this browser) and `AuthState.logout_everywhere` (every session of the user).
 
 The session token is in the `chatapp_session` cookie, which is HttpOnly: the page's JavaScript can
-neither read nor write it (`chatapp.session_cookie`). This state reads it on the server, from the
+neither read nor write it (`chatapp.auth.session_cookie`). This state reads it on the server, from the
 websocket's handshake headers (`self.router.headers.cookie`), so it is the cookie of *this*
 connection whatever a client sends in its events. Logging in ends with a navigation to our own
-route that sets it (`chatapp.handoff`); logging out with one to the route that clears it. Either
+route that sets it (`chatapp.auth.handoff`); logging out with one to the route that clears it. Either
 way the page reloads and its new websocket carries the new cookie. Handlers stay thin: they call
 `login_flow` and `accounts`, which own the rules.
 """
@@ -26,16 +26,16 @@ from urllib.parse import quote
 
 import reflex as rx
 
-from chatapp import handoff, login_flow, session_cache, session_cookie, simulator, tokens
-from chatapp.accounts import CODE_LENGTH
-from chatapp.config import get_settings
-from chatapp.db import session_scope
+from chatapp.auth import handoff, login, session_cache, session_cookie, sessions, simulator
+from chatapp.auth.accounts import CODE_LENGTH
+from chatapp.auth.ratelimit import LoginLocked, get_guard
+from chatapp.auth.wechat_api import WechatApiError, get_api
+from chatapp.core.config import get_settings
+from chatapp.core.db import session_scope
+from chatapp.core.unavailable import OUTAGES, reason
 from chatapp.errors import AuthError, InvalidInput, user_message
 from chatapp.i18n import translate
-from chatapp.ratelimit import LoginLocked, get_guard
 from chatapp.state.ui import UIState
-from chatapp.unavailable import OUTAGES, reason
-from chatapp.wechat_api import WechatApiError, get_api
 
 SESSION_COOKIE = session_cookie.NAME
 SCAN_WAIT_S = 300
@@ -55,11 +55,11 @@ def go(url: str) -> rx.event.EventSpec:
     return rx.call_script(f"window.location.replace({json.dumps(url)})")
 
 
-def _verify(token: str) -> tokens.SessionUser:
+def _verify(token: str) -> sessions.SessionUser:
     # On the event loop, not in a worker thread: one short indexed query, and measured at 300
     # streams a thread hop per check cost more (GIL hand-offs, the pool's queue) than it saved.
     with session_scope() as session:
-        return tokens.verify_session_user(session, settings=get_settings(), token=token)
+        return sessions.verify_session_user(session, settings=get_settings(), token=token)
 
 
 class AuthState(rx.State):
@@ -105,10 +105,10 @@ class AuthState(rx.State):
                 path += "?" + self.router.url.query
             return rx.redirect(f"/login?next={quote(safe_next(path), safe='')}")
 
-    def _claims(self) -> tokens.Claims | None:
+    def _claims(self) -> sessions.Claims | None:
         """The session token's verified claims (signature and expiry; no query), or None."""
         try:
-            return tokens.decode_token(self._session_token(), settings=get_settings())
+            return sessions.decode_token(self._session_token(), settings=get_settings())
         except AuthError:
             return None
 
@@ -124,7 +124,7 @@ class AuthState(rx.State):
         claims = self._claims()
         if claims is not None:
             with session_scope() as session:
-                tokens.revoke_session(session, jti=claims.jti)
+                sessions.revoke_session(session, jti=claims.jti)
         session_cache.forget(token=token)
         self._forget()
         return go(handoff.CLEAR_PATH)
@@ -135,7 +135,7 @@ class AuthState(rx.State):
         user_id = await self.current_user_id()
         if user_id is not None:
             with session_scope() as session:
-                tokens.revoke_all_sessions(session, user_id=user_id)
+                sessions.revoke_all_sessions(session, user_id=user_id)
             session_cache.forget(user_id=user_id)
         self._forget()
         return go(handoff.CLEAR_PATH)
@@ -193,7 +193,7 @@ class LoginState(AuthState):
         settings = get_settings()
         self.busy = True
         try:
-            secret = await login_flow.submit_code_handoff(
+            secret = await login.submit_code_handoff(
                 settings=settings,
                 guard=get_guard(settings),
                 code=self.code,
@@ -286,7 +286,7 @@ class LoginState(AuthState):
             ip = self.router.session.client_ip or ""
         try:
             await get_guard(settings).check_qrcode(ip=ip or "unknown")
-            ticket_id, qr_url = await login_flow.begin_scan_login(api=get_api(settings))
+            ticket_id, qr_url = await login.begin_scan_login(api=get_api(settings))
         except (WechatApiError, LoginLocked, *OUTAGES):
             async with self:
                 self.scan_status = "error"
@@ -304,7 +304,7 @@ class LoginState(AuthState):
                     return  # a newer QR code replaced this one
             try:
                 secret = await asyncio.to_thread(
-                    login_flow.scan_handoff, settings=settings, ticket_id=ticket_id
+                    login.scan_handoff, settings=settings, ticket_id=ticket_id
                 )
             except OUTAGES:
                 continue  # the database is back within the wait, or the QR code expires

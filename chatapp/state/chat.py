@@ -2,7 +2,7 @@
 
 Handlers validate, call a use case, assign vars. Every handler that touches a conversation re-checks
 the logged-in user. Answers stream in a background task that sends only the *new* text to the
-browser, batched (see chatapp/pace.py), via `window.chatStream` in assets/chat_markdown.jsx; the
+browser, batched (see chatapp/chat/pace.py), via `window.chatStream` in assets/chat_markdown.jsx; the
 finished answer then replaces its live bubble, without its text for the tab that streamed it. This
 keeps websocket traffic O(answer), not O(answer²).
 """
@@ -21,18 +21,9 @@ import reflex as rx
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from chatapp import conversations, logs, pace, parameters, send_gate, settings_service, spend, store
-from chatapp.config import get_settings
-from chatapp.db import session_scope
-from chatapp.errors import InvalidInput, NotFound, user_message
-from chatapp.i18n import translate
-from chatapp.models import Conversation, Message, utcnow
-from chatapp.providers import get_router
-from chatapp.secretbox import box_for
-from chatapp.state import stream_push
-from chatapp.state.auth import AuthState
-from chatapp.state.ui import UIState
-from chatapp.views import (
+from chatapp import preferences
+from chatapp.chat import conversations, pace, send_gate, spend, store
+from chatapp.chat.items import (
     PENDING_ANSWER_ID,
     ConversationItem,
     MessageItem,
@@ -41,6 +32,17 @@ from chatapp.views import (
     message_item,
     pending_items,
 )
+from chatapp.chat.providers import get_router
+from chatapp.core import logs, parameters
+from chatapp.core.config import get_settings
+from chatapp.core.crypto import box_for
+from chatapp.core.db import session_scope
+from chatapp.errors import InvalidInput, NotFound, user_message
+from chatapp.i18n import translate
+from chatapp.models import Conversation, Message, utcnow
+from chatapp.state import stream_push
+from chatapp.state.auth import AuthState
+from chatapp.state.ui import UIState
 
 log = logging.getLogger(__name__)
 
@@ -383,7 +385,7 @@ class ChatState(rx.State):
         """Saves the open conversation's model and parameters (apply to the next message).
 
         Only the fields the form sends change. A value outside its range (the operator's ceilings
-        included, see chatapp.parameters) refuses the whole form and says which field and what
+        included, see chatapp.core.parameters) refuses the whole form and says which field and what
         is allowed.
         """
         user_id = await self._user_id()
@@ -456,7 +458,7 @@ class ChatState(rx.State):
         # conversation; regenerate and edit drop messages, so those reload it.
         appending = appends and self.current_id != "" and not self.not_found
         try:
-            # Every send, regenerate and edit counts (chatapp.spend); answers at once are
+            # Every send, regenerate and edit counts (chatapp.chat.spend); answers at once are
             # counted in the turn's transaction.
             await spend.get_send_guard(get_settings()).hit(user_id)
             # In a thread: a handler that blocks the event loop stalls every stream of the process.
@@ -528,7 +530,7 @@ class ChatState(rx.State):
         renders in the browser while the server stores the message and calls the model, so the
         first token does not wait behind it (bench/README.md, "first token").
 
-        If the message is not stored — refused (a per-user limit, see chatapp.spend) or the
+        If the message is not stored — refused (a per-user limit, see chatapp.chat.spend) or the
         database is unreachable — says why and puts the text back in the composer: nothing a user
         typed is lost.
         """
@@ -537,7 +539,7 @@ class ChatState(rx.State):
         start = None
         try:
             # Storing the message waits its turn when many users send at once (the pending
-            # bubbles above are already on screen): see chatapp.send_gate.
+            # bubbles above are already on screen): see chatapp.chat.send_gate.
             async with send_gate.gate():
                 start, events = await self._send(form)
         except SQLAlchemyError:
@@ -851,7 +853,7 @@ class ChatState(rx.State):
                 handle.sent = len(text)
             if finished:
                 return True
-            if batch:  # let the next batch gather (see chatapp/pace.py)
+            if batch:  # let the next batch gather (see chatapp/chat/pace.py)
                 await asyncio.sleep(pace.batch_s())
             # Then wake as soon as text arrives: the first token, and the first after a pause, go
             # out at once instead of waiting for a polling tick (a tick would be most of the added
@@ -950,7 +952,7 @@ def _conversation_view(
 
 def _create_conversation(session: Session, user_id: int) -> str:
     """A new conversation with the user's default model and role (settings page); its id."""
-    fields = settings_service.new_conversation_fields(
+    fields = preferences.new_conversation_fields(
         session, user_id=user_id, resolve_model=get_router().resolve
     )
     return store.create_conversation(session, user_id=user_id, **fields).id
@@ -969,7 +971,7 @@ def _start_turn(
             session, user_id=user_id, turn=turn, ceilings=get_settings().ceilings
         )
         # The user's own API key, if they saved one (settings page); decrypted only here.
-        credentials = settings_service.user_credentials(
+        credentials = preferences.user_credentials(
             session, user_id=user_id, box=box_for(get_settings())
         )
         shown = None

@@ -1,6 +1,6 @@
 """Roles state: the roles page (list, detail, editor, import/export) and the chat header's role picker.
 
-Thin wiring: every handler re-checks the logged-in user, calls a use case in `chatapp.roles`, and
+Thin wiring: every handler re-checks the logged-in user, calls a use case in `chatapp.roles.store`, and
 assigns display records. Errors become text through `role_schema.describe_error`.
 """
 
@@ -12,13 +12,13 @@ from dataclasses import dataclass
 
 import reflex as rx
 
-from chatapp import roles
-from chatapp.db import session_scope
+from chatapp.chat.providers import get_router
+from chatapp.core.db import session_scope
 from chatapp.errors import InvalidInput, NotFound
 from chatapp.i18n import translate
-from chatapp.providers import get_router
-from chatapp.role_schema import MAX_IMPORT_BYTES, MAX_OPENING, describe_error, validate_role
-from chatapp.roles import RoleItem, role_item
+from chatapp.roles import store as role_store
+from chatapp.roles.schema import MAX_IMPORT_BYTES, MAX_OPENING, describe_error, validate_role
+from chatapp.roles.store import RoleItem, role_item
 from chatapp.state.auth import AuthState
 from chatapp.state.chat import ChatState, ThreadState
 from chatapp.state.ui import UIState
@@ -88,15 +88,15 @@ class RolesState(rx.State):
     async def _refresh(self, user_id: int) -> None:
         lang = await self._lang()
         with session_scope() as session:
-            rows = roles.list_roles(
+            rows = role_store.list_roles(
                 session,
                 user_id=user_id,
                 query=self.query[:100],
                 language=None if self.all_languages else lang,
             )
-            self.tags = roles.all_tags(rows)[:24]
+            self.tags = role_store.all_tags(rows)[:24]
             if self.tag:
-                rows = [r for r in rows if self.tag in roles.role_tags(r)]
+                rows = [r for r in rows if self.tag in role_store.role_tags(r)]
             self.items = [role_item(r) for r in rows]
         self.loaded = True
         if self.selected.id:
@@ -106,7 +106,7 @@ class RolesState(rx.State):
 
     async def _select(self, user_id: int, role_id: int) -> bool:
         with session_scope() as session:
-            row = roles.get_role(session, user_id=user_id, role_id=role_id)
+            row = role_store.get_role(session, user_id=user_id, role_id=role_id)
             if row is None:
                 return False
             self.selected = role_item(row)
@@ -172,7 +172,7 @@ class RolesState(rx.State):
             return rx.redirect("/login")
         try:
             with session_scope() as session:
-                conv = roles.start_conversation(
+                conv = role_store.start_conversation(
                     session,
                     user_id=user_id,
                     role_id=int(role_id),
@@ -181,7 +181,7 @@ class RolesState(rx.State):
                 cid = conv.id
         except NotFound:
             log.warning("user %s tried to start a chat with role %s: not theirs", user_id, role_id)
-            self.notice = translate("roles.error.not_found", await self._lang())
+            self.notice = translate("role_store.error.not_found", await self._lang())
             return None
         return rx.redirect(f"/chat/{cid}")
 
@@ -195,15 +195,15 @@ class RolesState(rx.State):
         suffix = " (copy)" if lang == "en" else "（副本）"
         try:
             with session_scope() as session:
-                row = roles.duplicate_role(
+                row = role_store.duplicate_role(
                     session, user_id=user_id, role_id=int(role_id), suffix=suffix
                 )
                 self.selected = role_item(row)
         except (NotFound, InvalidInput) as exc:
             reason = exc.reason if isinstance(exc, InvalidInput) else "not_found"
-            self.notice = translate(f"roles.error.{reason}", lang)
+            self.notice = translate(f"role_store.error.{reason}", lang)
             return
-        self.notice = translate("roles.duplicated", lang)
+        self.notice = translate("role_store.duplicated", lang)
         await self._refresh(user_id)
 
     @rx.event
@@ -224,14 +224,14 @@ class RolesState(rx.State):
         if user_id is None or not self.selected.id:
             return
         with session_scope() as session:
-            deleted = roles.delete_role(session, user_id=user_id, role_id=self.selected.id)
+            deleted = role_store.delete_role(session, user_id=user_id, role_id=self.selected.id)
         lang = await self._lang()
         if not deleted:
             log.warning("user %s tried to delete role %s: not theirs", user_id, self.selected.id)
-            self.notice = translate("roles.error.not_found", lang)
+            self.notice = translate("role_store.error.not_found", lang)
             return
         self.selected = RoleItem()
-        self.notice = translate("roles.deleted", lang)
+        self.notice = translate("role_store.deleted", lang)
         await self._refresh(user_id)
 
     # ---- editor --------------------------------------------------------------------------------
@@ -260,9 +260,9 @@ class RolesState(rx.State):
         if user_id is None or not self.selected.id:
             return
         with session_scope() as session:
-            row = roles.get_own_role(session, user_id=user_id, role_id=self.selected.id)
+            row = role_store.get_own_role(session, user_id=user_id, role_id=self.selected.id)
             if row is None:
-                self.notice = translate("roles.builtin.readonly", await self._lang())
+                self.notice = translate("role_store.builtin.readonly", await self._lang())
                 return
             item = role_item(row)
         self._open_editor(item, item.id)
@@ -318,20 +318,20 @@ class RolesState(rx.State):
             role = validate_role(data)
             with session_scope() as session:
                 if self.editing_id:
-                    row = roles.update_role(
+                    row = role_store.update_role(
                         session, user_id=user_id, role_id=self.editing_id, data=role
                     )
                 else:
-                    row = roles.create_role(session, user_id=user_id, data=role)
+                    row = role_store.create_role(session, user_id=user_id, data=role)
                 self.selected = role_item(row)
         except InvalidInput as exc:
             self.form_error = describe_error(exc, lang)
             return
         except NotFound:
-            self.form_error = translate("roles.error.not_found", lang)
+            self.form_error = translate("role_store.error.not_found", lang)
             return
         self.editor_open = False
-        self.notice = translate("roles.saved", lang)
+        self.notice = translate("role_store.saved", lang)
         await self._refresh(user_id)
 
     # ---- import / export -----------------------------------------------------------------------
@@ -349,17 +349,17 @@ class RolesState(rx.State):
         lang = await self._lang()
         try:
             with session_scope() as session:
-                created = roles.import_roles(session, user_id=user_id, text=content)
+                created = role_store.import_roles(session, user_id=user_id, text=content)
                 first = role_item(created[0])
         except InvalidInput as exc:
-            nothing = translate("roles.error.nothing_imported", lang)
+            nothing = translate("role_store.error.nothing_imported", lang)
             end = ". " if lang == "en" else "。"
             self.import_error = f"{describe_error(exc, lang)}{end}{nothing}"
             return
         self.import_open = False
         self.import_error = ""
         self.selected = first
-        self.notice = translate("roles.imported", lang).replace("{n}", str(len(created)))
+        self.notice = translate("role_store.imported", lang).replace("{n}", str(len(created)))
         await self._refresh(user_id)
 
     @rx.event
@@ -386,8 +386,8 @@ class RolesState(rx.State):
         if user_id is None:
             return None
         with session_scope() as session:
-            data = roles.export_roles(session, user_id=user_id)
-        return rx.download(data=data, filename="chatapp-roles.json")
+            data = role_store.export_roles(session, user_id=user_id)
+        return rx.download(data=data, filename="chatapp-role_store.json")
 
     @rx.event
     async def export_selected(self):
@@ -396,7 +396,7 @@ class RolesState(rx.State):
         if user_id is None or not self.selected.id:
             return None
         with session_scope() as session:
-            data = roles.export_roles(session, user_id=user_id, role_ids=[self.selected.id])
+            data = role_store.export_roles(session, user_id=user_id, role_ids=[self.selected.id])
         return rx.download(data=data, filename=f"chatapp-role-{self.selected.id}.json")
 
 
@@ -414,13 +414,13 @@ class ChatRoleState(rx.State):
         lang = (await self.get_state(UIState)).lang
         chat = await self.get_state(ChatState)
         with session_scope() as session:
-            rows = roles.list_roles(session, user_id=user_id, language=lang)
+            rows = role_store.list_roles(session, user_id=user_id, language=lang)
             current = chat.current_role_id
             if current and all(r.id != current for r in rows):
-                row = roles.get_role(session, user_id=user_id, role_id=current)
+                row = role_store.get_role(session, user_id=user_id, role_id=current)
                 rows += [row] if row is not None else []
         self.options = [
-            RoleOption(id="0", label=translate("roles.none", lang)),
+            RoleOption(id="0", label=translate("role_store.none", lang)),
             *(RoleOption(id=str(r.id), label=f"{r.avatar} {r.name}") for r in rows),
         ]
 
@@ -435,7 +435,7 @@ class ChatRoleState(rx.State):
         try:
             new_id = int(role_id) or None
             with session_scope() as session:
-                roles.set_conversation_role(
+                role_store.set_conversation_role(
                     session,
                     user_id=user_id,
                     conversation_id=chat.current_id,

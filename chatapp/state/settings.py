@@ -1,7 +1,7 @@
 """Settings state: the settings page, and the per-user preferences every page applies on load
 (language into the `UIState.lang` cookie, theme, send key, font size).
 
-Thin wiring over `chatapp.settings_service`. The API key never enters a state var: the form field
+Thin wiring over `chatapp.preferences`. The API key never enters a state var: the form field
 is write-only and only the `…last4` hint comes back.
 """
 
@@ -13,14 +13,15 @@ from dataclasses import dataclass
 
 import reflex as rx
 
-from chatapp import roles, settings_service
-from chatapp.config import get_settings
-from chatapp.db import session_scope
+from chatapp import preferences
+from chatapp.chat.providers import get_router
+from chatapp.core.config import get_settings
+from chatapp.core.crypto import box_for
+from chatapp.core.db import session_scope
 from chatapp.errors import InvalidInput
 from chatapp.i18n import translate
-from chatapp.providers import get_router
-from chatapp.secretbox import box_for
-from chatapp.settings_service import Preferences
+from chatapp.preferences import Preferences
+from chatapp.roles import store as role_store
 from chatapp.state.auth import AuthState
 from chatapp.state.ui import UIState
 
@@ -38,7 +39,7 @@ class Choice:
 def theme_script(theme: str) -> rx.event.EventSpec:
     """Applies a theme in the browser by clicking the matching hidden button of `prefs_sync()`
     (Reflex's colour mode lives in React context, which a backend event cannot call directly)."""
-    if theme not in settings_service.THEMES:
+    if theme not in preferences.THEMES:
         theme = "system"
     return rx.call_script(f"document.getElementById('theme-set-{theme}')?.click()")
 
@@ -46,7 +47,7 @@ def theme_script(theme: str) -> rx.event.EventSpec:
 def _save_api_credentials(user_id: int, api_key: str, base_url: str) -> Preferences:
     settings = get_settings()
     with session_scope() as session:
-        return settings_service.set_api_credentials(
+        return preferences.set_api_credentials(
             session,
             user_id=user_id,
             box=box_for(settings),
@@ -100,7 +101,7 @@ class SettingsState(rx.State):
         if user_id is None:
             return None
         with session_scope() as session:
-            prefs = settings_service.get_preferences(session, user_id=user_id)
+            prefs = preferences.get_preferences(session, user_id=user_id)
         stored = prefs.stored
         # A user who never saved settings keeps the language this browser chose.
         await self._assign(prefs, set_language=stored)
@@ -119,13 +120,13 @@ class SettingsState(rx.State):
             *(Choice(m, m) for m in get_router().model_ids()),
         ]
         with session_scope() as session:
-            rows = roles.list_roles(session, user_id=user_id, language=lang)
-            prefs = settings_service.get_preferences(session, user_id=user_id)
+            rows = role_store.list_roles(session, user_id=user_id, language=lang)
+            prefs = preferences.get_preferences(session, user_id=user_id)
             if prefs.default_role_id and all(r.id != prefs.default_role_id for r in rows):
-                row = roles.get_role(session, user_id=user_id, role_id=prefs.default_role_id)
+                row = role_store.get_role(session, user_id=user_id, role_id=prefs.default_role_id)
                 rows += [row] if row is not None else []
         self.role_choices = [
-            Choice("0", translate("roles.none", lang)),
+            Choice("0", translate("role_store.none", lang)),
             *(Choice(str(r.id), f"{r.avatar} {r.name}") for r in rows),
         ]
         await self._assign(prefs, set_language=False)
@@ -138,7 +139,7 @@ class SettingsState(rx.State):
         lang = (await self.get_state(UIState)).lang
         try:
             with session_scope() as session:
-                prefs = settings_service.update_preferences(
+                prefs = preferences.update_preferences(
                     session, user_id=user_id, models=get_router().model_ids(), **changes
                 )
         except InvalidInput as exc:
@@ -218,7 +219,7 @@ class SettingsState(rx.State):
         if user_id is None:
             return
         with session_scope() as session:
-            prefs = settings_service.clear_api_credentials(session, user_id=user_id)
+            prefs = preferences.clear_api_credentials(session, user_id=user_id)
         self.api_key_hint = prefs.api_key_hint
         self.api_base_url = prefs.api_base_url
         self.api_error = ""

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 import pytest
 from limits.aio.storage import MemoryStorage
 
-from chatapp.api import build_api
-from chatapp.config import Settings, load_settings
-from chatapp.db import init_db
-from chatapp.ratelimit import LoginGuard, LoginLimits
+from chatapp.api.routes import build_api
+from chatapp.auth.ratelimit import LoginGuard, LoginLimits
+from chatapp.core.config import Settings, load_settings
+from chatapp.core.db import init_db
 from tests.fakes.wechat import FakeWechatApi, WechatSimulator, serve
 
 APPID = "wxtest0123456789"

@@ -7,10 +7,10 @@ import re
 import httpx
 import pytest
 
-from chatapp import simulator
-from chatapp.db import session_scope
+from chatapp.auth import simulator
+from chatapp.auth.wechat import sign
+from chatapp.core.db import session_scope
 from chatapp.models import LoginCode, WechatPush
-from chatapp.wechat import sign
 
 MODES = ["plain", "compat", "safe"]
 CODE_RE = re.compile(r"验证码：(\d{8})")

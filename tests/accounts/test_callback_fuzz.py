@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import Session, func, select
 
-from chatapp import simulator
-from chatapp.db import get_engine
+from chatapp.auth import simulator
+from chatapp.core.db import get_engine
 from chatapp.models import AuthSession
 
 FUZZ = settings(

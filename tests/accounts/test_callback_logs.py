@@ -8,7 +8,7 @@ import time
 
 import httpx
 
-from chatapp import simulator
+from chatapp.auth import simulator
 from tests.deploy.topology import Nginx
 
 HANDOFF = "/api/v1/auth/session"  # the login handoff: a one-time secret in its query string

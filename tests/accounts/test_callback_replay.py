@@ -10,8 +10,8 @@ import uuid
 import httpx
 import pytest
 
-from chatapp import simulator
-from chatapp.db import session_scope
+from chatapp.auth import simulator
+from chatapp.core.db import session_scope
 from chatapp.models import LoginCode
 
 REDIS = "redis://127.0.0.1:6379/11"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from starlette.requests import Request
 
-from chatapp.api import client_ip
+from chatapp.api.routes import client_ip
 
 
 def _request(peer: str, forwarded: str | None) -> Request:

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
-from chatapp import accounts
-from chatapp.db import session_scope
+from chatapp.auth import accounts
+from chatapp.core.db import session_scope
 from chatapp.errors import AuthError, InvalidInput
 from chatapp.models import LoginCode, User, utcnow
 from tests.accounts.conftest import make_settings

@@ -11,10 +11,10 @@ import httpx
 import jwt
 import pytest
 
-from chatapp import handoff, login_flow
-from chatapp.db import session_scope
+from chatapp.auth import handoff, login
+from chatapp.auth.session_cookie import NAME
+from chatapp.core.db import session_scope
 from chatapp.models import utcnow
-from chatapp.session_cookie import NAME
 
 
 def page_login(run, openid: str = "o_cookie") -> str:
@@ -24,7 +24,7 @@ def page_login(run, openid: str = "o_cookie") -> str:
     content = run.wx.reply(run.wx.text(openid, "登录"))["Content"]
     code = re.search(r"(\d{8})", content).group(1)  # type: ignore[union-attr]
     return asyncio.run(
-        login_flow.submit_code_handoff(
+        login.submit_code_handoff(
             settings=run.settings, guard=run.guard, code=code, attempt_id="page:t", ip="127.0.0.1"
         )
     )

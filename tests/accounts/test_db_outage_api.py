@@ -13,10 +13,10 @@ import psycopg
 import pytest
 from limits.aio.storage import MemoryStorage
 
-from chatapp.api import build_api
-from chatapp.config import set_settings
-from chatapp.db import init_db
-from chatapp.ratelimit import LoginGuard
+from chatapp.api.routes import build_api
+from chatapp.auth.ratelimit import LoginGuard
+from chatapp.core.config import set_settings
+from chatapp.core.db import init_db
 from tests.accounts.conftest import make_settings
 from tests.fakes.tcp_proxy import TcpProxy
 from tests.fakes.wechat import WechatSimulator, serve

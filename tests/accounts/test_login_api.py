@@ -8,11 +8,11 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from chatapp import accounts
-from chatapp.api import build_api
-from chatapp.db import session_scope
+from chatapp.api.routes import build_api
+from chatapp.auth import accounts
+from chatapp.auth.ratelimit import LoginLimits
+from chatapp.core.db import session_scope
 from chatapp.models import LoginCode
-from chatapp.ratelimit import LoginLimits
 from tests.accounts.conftest import make_settings
 from tests.fakes.wechat import serve
 

@@ -14,7 +14,7 @@ import jwt
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from chatapp.config import load_settings
+from chatapp.core.config import load_settings
 from tests.e2e.harness import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, AppServer, app_env, free_port
 from tests.fakes.wechat import FakeWechatApi, WechatSimulator, serve
 

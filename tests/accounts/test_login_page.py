@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chatapp.config import set_settings
+from chatapp.core.config import set_settings
 from chatapp.pages.login import login_page
 from chatapp.state.auth import safe_next
 from tests.accounts.conftest import make_settings

@@ -9,9 +9,9 @@ import httpx
 import psycopg
 from limits.aio.storage import MemoryStorage
 
-from chatapp.api import build_api
-from chatapp.db import init_db
-from chatapp.ratelimit import LoginGuard
+from chatapp.api.routes import build_api
+from chatapp.auth.ratelimit import LoginGuard
+from chatapp.core.db import init_db
 from tests.accounts.conftest import make_settings
 from tests.deploy.topology import Nginx
 from tests.fakes.tcp_proxy import TcpProxy

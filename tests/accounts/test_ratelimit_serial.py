@@ -7,7 +7,7 @@ import random
 
 from limits.aio.storage import MemoryStorage
 
-from chatapp.ratelimit import LoginGuard
+from chatapp.auth.ratelimit import LoginGuard
 
 
 async def test_serial_never_lets_two_checks_of_one_ip_overlap():

@@ -8,8 +8,8 @@ import asyncio
 import pytest
 from sqlmodel import select
 
-from chatapp.config import set_settings
-from chatapp.db import session_scope
+from chatapp.core.config import set_settings
+from chatapp.core.db import session_scope
 from chatapp.models import LoginTicket
 from chatapp.state.auth import LoginState
 from tests.accounts.conftest import make_settings

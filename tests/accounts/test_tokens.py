@@ -9,8 +9,8 @@ from datetime import timedelta
 import jwt
 import pytest
 
-from chatapp import tokens
-from chatapp.db import session_scope
+from chatapp.auth import sessions
+from chatapp.core.db import session_scope
 from chatapp.errors import AuthError
 from chatapp.models import User, utcnow
 from tests.accounts.conftest import make_settings
@@ -32,12 +32,12 @@ def new_user(openid: str = "o_tok") -> int:
 
 def issue(settings, user_id: int, **kw) -> str:
     with session_scope() as session:
-        return tokens.issue_session(session, settings=settings, user_id=user_id, **kw)
+        return sessions.issue_session(session, settings=settings, user_id=user_id, **kw)
 
 
-def verify(settings, token: str, **kw) -> tokens.Claims:
+def verify(settings, token: str, **kw) -> sessions.Claims:
     with session_scope() as session:
-        return tokens.verify_session(session, settings=settings, token=token, **kw)
+        return sessions.verify_session(session, settings=settings, token=token, **kw)
 
 
 def test_issue_and_verify_round_trip(settings):
@@ -126,12 +126,12 @@ def test_logout_revokes_one_and_everywhere_revokes_all(settings):
     a, b, c = issue(settings, uid), issue(settings, uid), issue(settings, uid)
     theirs = issue(settings, other_uid)
     with session_scope() as session:
-        tokens.revoke_session(session, jti=tokens.decode_token(a, settings=settings).jti)
+        sessions.revoke_session(session, jti=sessions.decode_token(a, settings=settings).jti)
     with pytest.raises(AuthError):
         verify(settings, a)
     assert verify(settings, b).user_id == uid
     with session_scope() as session:
-        assert tokens.revoke_all_sessions(session, user_id=uid) == 2
+        assert sessions.revoke_all_sessions(session, user_id=uid) == 2
     for token in (b, c):
         with pytest.raises(AuthError):
             verify(settings, token)
@@ -139,12 +139,12 @@ def test_logout_revokes_one_and_everywhere_revokes_all(settings):
 
 
 def test_seal_and_keyed_hash(settings):
-    sealed = tokens.seal(settings, "p", "secret text")
+    sealed = sessions.seal(settings, "p", "secret text")
     assert "secret" not in sealed
-    assert tokens.unseal(settings, "p", sealed) == "secret text"
-    assert tokens.unseal(settings, "other-purpose", sealed) is None
-    assert tokens.unseal(settings, "p", sealed[:-4] + "AAAA") is None
-    assert tokens.keyed_hash(settings, "p", "1") != tokens.keyed_hash(settings, "q", "1")
+    assert sessions.unseal(settings, "p", sealed) == "secret text"
+    assert sessions.unseal(settings, "other-purpose", sealed) is None
+    assert sessions.unseal(settings, "p", sealed[:-4] + "AAAA") is None
+    assert sessions.keyed_hash(settings, "p", "1") != sessions.keyed_hash(settings, "q", "1")
 
 
 def test_verify_session_user_reads_the_profile_in_the_same_check(settings):
@@ -155,7 +155,7 @@ def test_verify_session_user_reads_the_profile_in_the_same_check(settings):
         user.nickname, user.avatar, user.is_admin = "小明", "https://a.example/x.png", True
     token = issue(settings, uid)
     with session_scope() as session:
-        who = tokens.verify_session_user(session, settings=settings, token=token)
+        who = sessions.verify_session_user(session, settings=settings, token=token)
     assert (who.claims.user_id, who.nickname, who.avatar, who.is_admin) == (
         uid,
         "小明",

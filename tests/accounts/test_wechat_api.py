@@ -7,9 +7,9 @@ import asyncio
 import httpx
 import pytest
 
-from chatapp import accounts, login_flow
-from chatapp.db import session_scope
-from chatapp.wechat_api import WechatApi, WechatApiError
+from chatapp.auth import accounts, login
+from chatapp.auth.wechat_api import WechatApi, WechatApiError
+from chatapp.core.db import session_scope
 from tests.accounts.conftest import make_settings
 
 
@@ -82,7 +82,7 @@ async def test_scan_login_flow(tmp_path, start, fake_api, mode):
     run = start(mode, WECHAT_API_BASE=url, WECHAT_LOGIN="both")
     async with httpx.AsyncClient(timeout=5) as client:
         wechat_api = WechatApi(run.settings, client)
-        ticket_id, qr_url = await login_flow.begin_scan_login(api=wechat_api)
+        ticket_id, qr_url = await login.begin_scan_login(api=wechat_api)
     assert "showqrcode" in qr_url
     scene = fake.qrcode_requests[0]["action_info"]["scene"]["scene_str"]
     assert scene == f"login:{ticket_id}"

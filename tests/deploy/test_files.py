@@ -44,7 +44,7 @@ def test_dockerfile_is_multi_stage_non_root_with_healthcheck_and_one_start_scrip
     assert len(re.findall(r"^FROM ", text, re.M)) == 2
     assert re.search(r"^USER chatapp$", text, re.M)
     assert "HEALTHCHECK" in text and "/api/health" in text
-    assert 'CMD ["python", "-m", "chatapp.serve", "--no-build"]' in text
+    assert 'CMD ["python", "-m", "chatapp.server.serve", "--no-build"]' in text
     assert "pip install -r requirements.lock" in text
     assert "--build-only" in text  # the frontend is built at image build time
     runtime = text.split("AS runtime", 1)[1]

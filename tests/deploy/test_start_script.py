@@ -11,11 +11,11 @@ import httpx
 import pytest
 from sqlmodel import SQLModel
 
-from chatapp import db as dbmod
-from chatapp import migrate
-from chatapp.api_health import _db_checks
+from chatapp.api.health import _db_checks
+from chatapp.core import db as dbmod
 from chatapp.errors import ConfigError
-from chatapp.serve import check_workers, workers_from_env
+from chatapp.server import migrate
+from chatapp.server.serve import check_workers, workers_from_env
 from tests.deploy.topology import Instance, build_frontend, flush_redis, fresh_pg_database
 from tests.e2e.harness import ROOT, app_env, free_port
 
@@ -42,7 +42,7 @@ def test_start_script_refuses_workers_without_redis(tmp_path):
     env = app_env(free_port(), tmp_path, WEB_CONCURRENCY="2")
     env.pop("REDIS_URL", None)
     proc = subprocess.run(
-        [sys.executable, "-m", "chatapp.serve", "--no-build"],
+        [sys.executable, "-m", "chatapp.server.serve", "--no-build"],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -134,7 +134,7 @@ def test_image_layout_serves_on_fresh_postgres_with_two_workers(tmp_path):
         )
         inst = Instance("image", port, env, tmp_path / "app.log")
         inst.proc = subprocess.Popen(
-            [sys.executable, "-m", "chatapp.serve", "--no-build", "--port", str(port)],
+            [sys.executable, "-m", "chatapp.server.serve", "--no-build", "--port", str(port)],
             cwd=tree,
             env=env,
             stdout=(tmp_path / "app.log").open("ab"),

@@ -1,5 +1,5 @@
 """The production topology on one machine, without Docker: N app instances started by the same start
-script the image runs (`python -m chatapp.serve --no-build`), one PostgreSQL database, one Redis DB,
+script the image runs (`python -m chatapp.server.serve --no-build`), one PostgreSQL database, one Redis DB,
 and nginx with the shipped `deploy/nginx/chatapp.conf` (TLS with a throw-away self-signed cert).
 
 Everything listens on free ports picked at runtime and is stopped by the fixture that started it.
@@ -77,7 +77,7 @@ def build_frontend(api_url: str, log_path: Path) -> float:
     env = app_env(0, log_path.parent, API_URL=api_url, PUBLIC_URL=api_url)
     with log_path.open("ab") as log:
         subprocess.run(
-            [sys.executable, "-m", "chatapp.serve", "--build-only"],
+            [sys.executable, "-m", "chatapp.server.serve", "--build-only"],
             cwd=ROOT,
             env=env,
             stdout=log,
@@ -105,7 +105,7 @@ class Instance:
     def start(self) -> Instance:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "chatapp.serve", "--no-build", "--port", str(self.port)],
+            [sys.executable, "-m", "chatapp.server.serve", "--no-build", "--port", str(self.port)],
             cwd=ROOT,
             env=self.env,
             stdout=log,

@@ -62,11 +62,11 @@ def app_env(port: int, data_dir: Path, **extra: str) -> dict[str, str]:
     env.update(
         PORT=str(port),
         CHATAPP_DATA_DIR=str(data_dir),
-        DATABASE_URL=f"sqlite:///{data_dir}/chatapp.db",
+        DATABASE_URL=f"sqlite:///{data_dir}/chatapp.core.db",
         REFLEX_USE_SYSTEM_BUN="1",
         REFLEX_TELEMETRY_ENABLED="false",
         # The suites drive one user faster than a person can (dozens of sends a minute, many
-        # tabs): the per-user limits (chatapp.spend) are tested on an instance of their own.
+        # tabs): the per-user limits (chatapp.chat.spend) are tested on an instance of their own.
         CHAT_SENDS_PER_MINUTE="10000",
         CHAT_MAX_CONCURRENT_ANSWERS="100",
         PATH=f"{ROOT / '.tools/node_modules/.bin'}:{Path(sys.executable).parent}:{env.get('PATH', '')}",
@@ -93,7 +93,14 @@ class AppServer:
         """Starts the app and waits until it serves pages and answers /ping."""
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "chatapp.serve", "--port", str(self.port), *self.extra_args],
+            [
+                sys.executable,
+                "-m",
+                "chatapp.server.serve",
+                "--port",
+                str(self.port),
+                *self.extra_args,
+            ],
             cwd=ROOT,
             env=self.env,
             stdout=log,

@@ -11,7 +11,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from chatapp.conversations import MAX_MESSAGE_CHARS
+from chatapp.chat.conversations import MAX_MESSAGE_CHARS
 
 
 def _paste(page: Page, text: str) -> None:

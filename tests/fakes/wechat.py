@@ -21,8 +21,8 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from chatapp import simulator
-from chatapp.config import Settings
+from chatapp.auth import simulator
+from chatapp.core.config import Settings
 
 
 def free_port() -> int:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from chatapp.errors import InvalidInput
-from chatapp.role_schema import (
+from chatapp.roles.schema import (
     MAX_IMPORT_BYTES,
     MAX_IMPORT_ROLES,
     Opening,
@@ -148,7 +148,7 @@ def test_our_format_round_trips():
         language="en",
     )
     text = export_json([role, role])
-    assert json.loads(text)["format"] == "chatapp.roles"
+    assert json.loads(text)["format"] == "chatapp.roles.store"
     assert parse_import(text) == [role, role]
     assert parse_import(text.encode("utf-8-sig")) == [role, role]
 
@@ -161,8 +161,12 @@ def test_our_format_round_trips():
         ('"a string"', "bad_format", ""),
         ('{"hello": 1}', "bad_format", ""),
         ("[]", "empty_file", ""),
-        ('{"format": "chatapp.roles", "version": 99, "roles": []}', "unsupported_version", "99"),
-        ('{"format": "chatapp.roles", "version": 1, "roles": {}}', "bad_format", ""),
+        (
+            '{"format": "chatapp.roles.store", "version": 99, "roles": []}',
+            "unsupported_version",
+            "99",
+        ),
+        ('{"format": "chatapp.roles.store", "version": 1, "roles": {}}', "bad_format", ""),
         ('[{"name": "ok", "context": [{"role":"system","content":"x"}]}, 7]', "bad_format", "#2"),
         ('[{"name": "ok", "context": "nope"}]', "bad_opening", "#1 context"),
         ('[{"context": [{"role":"system","content":"x"}]}]', "name_required", "#1 name"),
@@ -190,7 +194,7 @@ def test_size_and_count_caps():
 
 
 def test_errors_read_well_in_both_languages():
-    from chatapp.role_schema import describe_error
+    from chatapp.roles.schema import describe_error
 
     err = InvalidInput("name_required", "#3 name")
     assert describe_error(err, "zh") == "第 3 项 · 名称：请填写名称"

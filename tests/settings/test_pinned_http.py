@@ -13,9 +13,9 @@ from collections.abc import Sequence
 import httpx
 import pytest
 
-from chatapp import url_guard
+from chatapp.core import url_guard
+from chatapp.core.pinned_http import PinnedTransport
 from chatapp.errors import BlockedURL
-from chatapp.pinned_http import PinnedTransport
 from tests.fakes.recording_http import Canned, RecordingServer
 from tests.fakes.tls import TestCA
 

@@ -9,12 +9,13 @@ from cryptography.fernet import Fernet
 from sqlalchemy import text
 from sqlmodel import Session
 
-from chatapp import roles, settings_service
-from chatapp.config import Settings
+from chatapp import preferences
+from chatapp.core.config import Settings
+from chatapp.core.crypto import SecretBox, box_for
 from chatapp.errors import ConfigError, InvalidInput
 from chatapp.models import User, UserSettings
-from chatapp.role_schema import RoleInput
-from chatapp.secretbox import SecretBox, box_for
+from chatapp.roles import store as role_store
+from chatapp.roles.schema import RoleInput
 
 KEY = "sk-test-PLAINTEXT-9f3a"
 BOX = SecretBox("x" * 40)
@@ -61,7 +62,7 @@ def test_box_from_settings_prefers_the_secret_key():
 
 def test_api_key_is_encrypted_at_rest_and_only_a_hint_is_shown(session, users):
     alice, bob = users
-    prefs = settings_service.set_api_credentials(
+    prefs = preferences.set_api_credentials(
         session, user_id=alice, box=BOX, api_key=f"  {KEY} ", base_url="https://8.8.8.8/v1/"
     )
     session.commit()
@@ -69,16 +70,16 @@ def test_api_key_is_encrypted_at_rest_and_only_a_hint_is_shown(session, users):
     assert KEY not in repr(prefs)
     raw = session.exec(text("SELECT * FROM usersettings")).all()  # type: ignore[call-overload]
     assert raw and all(KEY not in str(tuple(r)) for r in raw)
-    assert settings_service.user_credentials(session, user_id=alice, box=BOX) == (
+    assert preferences.user_credentials(session, user_id=alice, box=BOX) == (
         KEY,
         "https://8.8.8.8/v1",
     )
-    assert settings_service.user_credentials(session, user_id=bob, box=BOX) == (None, None)
+    assert preferences.user_credentials(session, user_id=bob, box=BOX) == (None, None)
     # An empty key field keeps the stored key; clearing forgets both.
-    settings_service.set_api_credentials(session, user_id=alice, box=BOX, api_key="", base_url="")
-    assert settings_service.user_credentials(session, user_id=alice, box=BOX) == (KEY, None)
-    settings_service.clear_api_credentials(session, user_id=alice)
-    assert settings_service.user_credentials(session, user_id=alice, box=BOX) == (None, None)
+    preferences.set_api_credentials(session, user_id=alice, box=BOX, api_key="", base_url="")
+    assert preferences.user_credentials(session, user_id=alice, box=BOX) == (KEY, None)
+    preferences.clear_api_credentials(session, user_id=alice)
+    assert preferences.user_credentials(session, user_id=alice, box=BOX) == (None, None)
 
 
 @pytest.mark.parametrize(
@@ -93,7 +94,7 @@ def test_api_key_is_encrypted_at_rest_and_only_a_hint_is_shown(session, users):
 )
 def test_bad_credentials(session, users, api_key, base_url, reason):
     with pytest.raises(InvalidInput) as err:
-        settings_service.set_api_credentials(
+        preferences.set_api_credentials(
             session, user_id=users[0], box=BOX, api_key=api_key, base_url=base_url
         )
     assert err.value.reason == reason
@@ -101,8 +102,8 @@ def test_bad_credentials(session, users, api_key, base_url, reason):
 
 def test_preferences_validate_and_persist(session, users):
     alice, bob = users
-    assert settings_service.get_preferences(session, user_id=alice).language == "zh"
-    prefs = settings_service.update_preferences(
+    assert preferences.get_preferences(session, user_id=alice).language == "zh"
+    prefs = preferences.update_preferences(
         session,
         user_id=alice,
         models=["m-1", "m-2"],
@@ -119,41 +120,37 @@ def test_preferences_validate_and_persist(session, users):
         "ctrl",
         22,
     )
-    assert settings_service.get_preferences(session, user_id=alice).default_model == "m-2"
-    assert settings_service.get_preferences(session, user_id=bob).theme == "system"
+    assert preferences.get_preferences(session, user_id=alice).default_model == "m-2"
+    assert preferences.get_preferences(session, user_id=bob).theme == "system"
     bads: list[dict[str, Any]] = [{"theme": "purple"}, {"language": "fr"}, {"nope": 1}]
     for bad in bads:
         with pytest.raises(InvalidInput):
-            settings_service.update_preferences(session, user_id=alice, **bad)
+            preferences.update_preferences(session, user_id=alice, **bad)
     with pytest.raises(InvalidInput) as err:
-        settings_service.update_preferences(
-            session, user_id=alice, models=["m-1"], default_model="x"
-        )
+        preferences.update_preferences(session, user_id=alice, models=["m-1"], default_model="x")
     assert err.value.reason == "model_not_offered"
 
 
 def test_default_role_must_be_visible_and_shapes_new_conversations(session, users):
     alice, bob = users
-    role = roles.create_role(
+    role = role_store.create_role(
         session,
         user_id=alice,
         data=RoleInput(name="R", system_prompt="p", temperature=0.1, context_window=4),
     )
     assert role.id is not None
     with pytest.raises(InvalidInput) as err:
-        settings_service.update_preferences(session, user_id=bob, default_role_id=role.id)
+        preferences.update_preferences(session, user_id=bob, default_role_id=role.id)
     assert err.value.reason == "role_not_found"
-    assert settings_service.new_conversation_fields(
-        session, user_id=bob, resolve_model=_resolve
-    ) == {"model": "m-1"}
-    settings_service.update_preferences(
+    assert preferences.new_conversation_fields(session, user_id=bob, resolve_model=_resolve) == {
+        "model": "m-1"
+    }
+    preferences.update_preferences(
         session, user_id=alice, models=["m-1", "m-2"], default_model="m-2", default_role_id=role.id
     )
-    fields = settings_service.new_conversation_fields(
-        session, user_id=alice, resolve_model=_resolve
-    )
+    fields = preferences.new_conversation_fields(session, user_id=alice, resolve_model=_resolve)
     assert fields == {"model": "m-2", "role_id": role.id, "temperature": 0.1, "context_window": 4}
     # A default role deleted later is simply dropped.
-    roles.delete_role(session, user_id=alice, role_id=role.id)
+    role_store.delete_role(session, user_id=alice, role_id=role.id)
     session.commit()
     assert session.get(UserSettings, alice).default_role_id is None  # type: ignore[union-attr]

@@ -15,16 +15,18 @@ from typing import Any
 
 import pytest
 
-from chatapp import conversations, metrics, settings_service, store, url_guard
-from chatapp.config import load_settings
-from chatapp.db import session_scope
+from chatapp import preferences
+from chatapp.chat import conversations, store
+from chatapp.chat.items import message_item
+from chatapp.chat.providers import ModelRouter, UserKeyedModel
+from chatapp.core import metrics, url_guard
+from chatapp.core.config import load_settings
+from chatapp.core.crypto import SecretBox
+from chatapp.core.db import session_scope
 from chatapp.errors import BlockedURL, ConfigError, InvalidInput, user_message
 from chatapp.i18n import translate
 from chatapp.llm.types import StreamDone, TextDelta
 from chatapp.models import Message, User, UserSettings
-from chatapp.providers import ModelRouter, UserKeyedModel
-from chatapp.secretbox import SecretBox
-from chatapp.views import message_item
 from tests.fakes.openai_server import FakeOpenAI
 from tests.fakes.recording_http import Canned, RecordingServer
 
@@ -171,16 +173,16 @@ def _user(session, openid: str = "alice") -> int:
 def test_saving_an_internal_base_url_is_refused_and_nothing_is_stored(session, base_url):
     alice = _user(session)
     with pytest.raises(InvalidInput) as err:
-        settings_service.set_api_credentials(
+        preferences.set_api_credentials(
             session, user_id=alice, box=BOX, api_key=USER_KEY, base_url=base_url
         )
     assert err.value.reason == "blocked_base_url"
-    assert settings_service.user_credentials(session, user_id=alice, box=BOX) == (None, None)
+    assert preferences.user_credentials(session, user_id=alice, box=BOX) == (None, None)
 
 
 def test_saving_an_allow_listed_internal_base_url_works(session):
     alice = _user(session)
-    settings_service.set_api_credentials(
+    preferences.set_api_credentials(
         session,
         user_id=alice,
         box=BOX,
@@ -188,7 +190,7 @@ def test_saving_an_allow_listed_internal_base_url_works(session):
         base_url="http://127.0.0.1:11434/v1",
         allow=("127.0.0.1",),
     )
-    assert settings_service.user_credentials(session, user_id=alice, box=BOX) == (
+    assert preferences.user_credentials(session, user_id=alice, box=BOX) == (
         USER_KEY,
         "http://127.0.0.1:11434/v1",
     )
@@ -211,7 +213,7 @@ async def test_a_name_that_turns_internal_after_saving_is_refused_at_call_time(s
     """DNS rebinding: public when saved, 127.0.0.1 when the answer starts."""
     dns = {"llm.example.com": ["93.184.215.14"]}
     alice = _user(session)
-    settings_service.set_api_credentials(
+    preferences.set_api_credentials(
         session,
         user_id=alice,
         box=BOX,
@@ -219,7 +221,7 @@ async def test_a_name_that_turns_internal_after_saving_is_refused_at_call_time(s
         base_url="https://llm.example.com/v1",
         resolver=fake_dns(dns),
     )
-    key, base_url = settings_service.user_credentials(session, user_id=alice, box=BOX)
+    key, base_url = preferences.user_credentials(session, user_id=alice, box=BOX)
     assert key == USER_KEY and base_url == "https://llm.example.com/v1"
     dns["llm.example.com"] = ["127.0.0.1"]
     inner = RecordingModel()
@@ -248,7 +250,7 @@ async def _answer_with_saved_url(session, env: dict[str, str], base_url: str) ->
         conv = store.create_conversation(s, user_id=alice, model="m")
         turn = conversations.send_message(s, user_id=alice, conversation_id=conv.id, text="hi")
         request = conversations.build_request(s, user_id=alice, turn=turn)
-        api_key, url = settings_service.user_credentials(s, user_id=alice, box=BOX)
+        api_key, url = preferences.user_credentials(s, user_id=alice, box=BOX)
     job = conversations.start_answer(
         user_id=alice,
         message_id=turn.assistant_message_id,

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from chatapp.config import Settings
-from chatapp.demo_model import DemoModel
+from chatapp.chat.demo_model import DemoModel
+from chatapp.chat.providers import ModelRouter, Provider, UserKeyedModel
+from chatapp.core.config import Settings
 from chatapp.llm.types import StreamDone, TextDelta
-from chatapp.providers import ModelRouter, Provider, UserKeyedModel
 
 
 class RecordingModel:

@@ -1,0 +1,31 @@
+"""Start-up work, done once per process when the app module loads: settings, logging, database."""
+
+from __future__ import annotations
+
+import logging
+
+from chatapp.core.config import get_settings
+from chatapp.core.db import init_db
+from chatapp.core.logs import setup_logging
+
+_done = False
+
+
+def startup() -> None:
+    """Validates settings, creates tables and marks answers left streaming by a dead process."""
+    global _done
+    if _done:
+        return
+    settings = get_settings()
+    setup_logging()
+    init_db(settings.database_url)
+    from chatapp.chat.conversations import reap_stale_answers
+    from chatapp.core.db import session_scope
+    from chatapp.roles.store import sync_builtin_roles
+
+    with session_scope() as session:
+        sync_builtin_roles(session)
+    reaped = reap_stale_answers()
+    if reaped:
+        logging.getLogger(__name__).info("marked %d interrupted answers", reaped)
+    _done = True

@@ -1,0 +1,1 @@
+"""Alembic migration scripts (run by `chatapp.server.migrate`; regenerate the initial one with `make migration`)."""
