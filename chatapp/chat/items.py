@@ -33,7 +33,7 @@ class MessageItem:
     error_text: str = ""
     time: str = ""
     model: str = ""
-    # The text is not in `content`: the tab already holds it from the stream (chat_markdown.jsx
+    # The text is not in `content`: the tab already holds it from the stream (assets/stream_store.js
     # keeps a finished stream's text), so the finished answer is not sent twice.
     streamed: bool = False
     # The row's React key: its id, except for a message sent during this visit, whose row keeps

@@ -1,6 +1,6 @@
 """The composer: multi-line input, Enter to send (configurable), Stop while an answer streams.
 
-Key handling lives in assets/chat_markdown.jsx (client-side, IME-safe), so typing sends no events.
+Key handling lives in assets/composer_keys.js (client-side, IME-safe), so typing sends no events.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def composer(send_key: rx.Var[str] | str = "enter") -> rx.Component:
             # What assets/send_guard.js says when it refuses a text (any form of the page).
             data_refused_long=t("send.too_long"),
             data_refused_large=t("send.too_large"),
-            # False until the page's on_load has run: the send waits for it (assets/chat_markdown.jsx).
+            # False until the page's on_load has run: the send waits for it (assets/composer_keys.js).
             data_ready=rx.State.is_hydrated,
         ),
         class_name="composer",

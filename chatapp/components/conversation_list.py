@@ -13,7 +13,7 @@ from chatapp.state.chat import ChatState
 
 
 def _rename_box(conv: rx.Var[ConversationItem]) -> rx.Component:
-    # Enter saves, Escape cancels (key handling in chat_markdown.jsx).
+    # Enter saves, Escape cancels (key handling in assets/composer_keys.js).
     return rx.form(
         rx.input(
             name="title",

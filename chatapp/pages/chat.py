@@ -83,7 +83,7 @@ def _dialog() -> rx.Component:
                 composer(SettingsState.send_key),
             ),
         ),
-        # Submitted by the client when it notices it missed streamed text (see chat_markdown.jsx).
+        # Submitted by the client when it notices it missed streamed text (see assets/stream_store.js).
         rx.form(
             rx.el.input(type="hidden", name="have", id="chat-resync-have"),
             on_submit=ChatState.resync,
