@@ -245,30 +245,30 @@ def image(tmp_path_factory) -> Iterator[tuple[str, int]]:
         timeout=120,
     )
     assert engine.returncode == 0, f"no Docker engine (run `make sysdeps` as root): {engine.stderr}"
-    t0 = time.monotonic()
-    base = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "docker_base.sh")],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert base.returncode == 0, f"docker_base.sh failed:\n{base.stderr}"
-    base_image = base.stdout.strip().splitlines()[-1]
-    REPORT["base_image"] = base_image
-    REPORT["base_s"] = round(time.monotonic() - t0, 1)
-    REPORT["base_from"] = "bootstrapped" if "debootstrap" in base.stderr else "cache"
-    port = _test_port()
-    REPORT["port"] = port
-    context = build_context(tmp_path_factory.mktemp("image") / "context")
-    REPORT.values.update(_build(context, base_image, f"http://localhost:{port}"))
-    size = int(docker("image", "inspect", "-f", "{{.Size}}", IMAGE).stdout)
-    base_size = int(docker("image", "inspect", "-f", "{{.Size}}", base_image).stdout)
-    REPORT["image_mb"] = round(size / 1e6)
-    REPORT["base_image_mb"] = round(base_size / 1e6)
     try:
+        t0 = time.monotonic()
+        base = subprocess.run(
+            ["bash", str(ROOT / "scripts" / "docker_base.sh")],
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        assert base.returncode == 0, f"docker_base.sh failed:\n{base.stderr}"
+        base_image = base.stdout.strip().splitlines()[-1]
+        REPORT["base_image"] = base_image
+        REPORT["base_s"] = round(time.monotonic() - t0, 1)
+        REPORT["base_from"] = "bootstrapped" if "debootstrap" in base.stderr else "cache"
+        port = _test_port()
+        REPORT["port"] = port
+        context = build_context(tmp_path_factory.mktemp("image") / "context")
+        REPORT.values.update(_build(context, base_image, f"http://localhost:{port}"))
+        size = int(docker("image", "inspect", "-f", "{{.Size}}", IMAGE).stdout)
+        base_size = int(docker("image", "inspect", "-f", "{{.Size}}", base_image).stdout)
+        REPORT["image_mb"] = round(size / 1e6)
+        REPORT["base_image_mb"] = round(base_size / 1e6)
         yield IMAGE, port
     finally:
-        # Earlier builds of this checkout's tag, now untagged (their layers are this cache's past).
+        # Earlier builds of this checkout's tags, now untagged (their layers are this cache's past).
         docker("image", "prune", "-f", "--filter", f"label={LABEL}=1", check=False)
         REPORT.write()
 
@@ -297,10 +297,9 @@ def container(image, fake_llm) -> Iterator[Container]:
                     ready = time.monotonic() - t0
                     break
             time.sleep(0.1)
-        healthy = box.wait_healthy()
+        box.wait_healthy()
         REPORT["ready_s"] = round(ready, 1) if ready is not None else None  # /api/health answers
         REPORT["healthy_s"] = round(time.monotonic() - t0, 1)  # Docker says "healthy"
-        assert healthy >= 0
         yield box
     finally:
         EVIDENCE.mkdir(parents=True, exist_ok=True)
