@@ -40,7 +40,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from chatapp.config import load_settings
+from chatapp.core.config import load_settings
 from tests.deploy.conftest import API_KEY, SESSION_COOKIE, SHORT
 from tests.e2e.harness import ARTIFACTS, ROOT, free_port
 from tests.fakes.openai_server import FakeOpenAI
