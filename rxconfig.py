@@ -11,7 +11,7 @@ _cors = tuple(o.strip() for o in (os.environ.get("CORS_ORIGINS") or "").split(",
 config = rx.Config(
     app_name="chatapp",
     # The app owns its engine (chatapp.core.db); Reflex's own db_url is kept in step for `reflex db`.
-    db_url=os.environ.get("DATABASE_URL") or "sqlite:///data/chatapp.core.db",
+    db_url=os.environ.get("DATABASE_URL") or "sqlite:///data/chatapp.db",
     redis_url=os.environ.get("REDIS_URL") or None,
     # One process without Redis keeps states in memory. Reflex's default ("disk") pickles every
     # changed state to a file and scans the folder for expired ones: ~10 % of the CPU with 100

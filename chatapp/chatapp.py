@@ -6,6 +6,7 @@ import reflex as rx
 
 from chatapp.api.routes import build_api
 from chatapp.core.config import get_settings
+from chatapp.core.origins import origin_checker
 from chatapp.pages.chat import chat_page
 from chatapp.pages.login import login_page
 from chatapp.pages.roles import roles_page
@@ -20,20 +21,35 @@ from chatapp.state.settings import SettingsState
 
 startup()
 
+settings = get_settings()
 app = rx.App(
     stylesheets=["/chat.css", "/pages.css"],
     head_components=[
         rx.el.meta(name="viewport", content="width=device-width, initial-scale=1"),
+        # Installable: a web app manifest with icons (also on a phone's home screen).
+        rx.el.link(rel="manifest", href="/manifest.webmanifest"),
+        rx.el.link(rel="icon", href="/favicon.ico", sizes="any"),
+        rx.el.link(rel="icon", href="/icon.svg", type="image/svg+xml"),
+        rx.el.link(rel="apple-touch-icon", href="/apple-touch-icon.png"),
+        rx.el.meta(name="theme-color", content="#07c160"),
         # Refuses a text too big to send before it is sent, and keeps it (see the file).
         rx.script(src="/send_guard.js"),
     ],
-    api_transformer=build_api(get_settings()),
+    api_transformer=build_api(settings),
     backend_exception_handler=on_backend_error,
 )
+# The websocket accepts the page's own origin, whatever address it was opened at (see
+# chatapp/core/origins.py), plus CORS_ORIGINS; Reflex alone would take only a fixed list.
+if app.sio is not None:
+    app.sio.eio.cors_allowed_origins = origin_checker(
+        settings.cors_origins, settings.trusted_proxy_hops
+    )
 # Every signed-in page also applies the user's saved preferences (language, theme, font, send key).
 _chat_load = [SettingsState.apply_preferences, ChatState.load_page, ChatRoleState.load_options]
 app.add_page(chat_page, route="/", title="chatapp", on_load=_chat_load)
 app.add_page(chat_page, route="/chat/[cid]", title="chatapp", on_load=_chat_load)
+# The original project's chat page lived at /chat.
+app.add_page(chat_page, route="/chat", title="chatapp", on_load=_chat_load)
 app.add_page(
     roles_page,
     route="/roles",

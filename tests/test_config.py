@@ -20,7 +20,7 @@ def test_dev_defaults_need_nothing_and_keep_a_generated_secret(tmp_path):
     env = {"CHATAPP_DATA_DIR": str(tmp_path)}
     first = load_settings(env)
     assert first.is_dev and first.demo_mode
-    assert first.database_url == f"sqlite:///{tmp_path}/chatapp.core.db"
+    assert first.database_url == f"sqlite:///{tmp_path}/chatapp.db"
     assert len(first.jwt_secret) >= 32
     assert load_settings(env).jwt_secret == first.jwt_secret  # survives restarts
     assert first.cors_origins == ("http://localhost:3000",)

@@ -29,7 +29,7 @@ from chatapp.core.config import Settings
 from chatapp.core.db import session_scope
 from chatapp.errors import AuthError, InvalidInput
 
-log = logging.getLogger("chatapp.api.routes")
+log = logging.getLogger("chatapp.api.auth")
 
 OK = {"code": "0000", "info": "成功"}
 ILLEGAL = {"code": "0002", "info": "非法参数"}

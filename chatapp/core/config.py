@@ -40,11 +40,14 @@ class Settings:
 
     env: str = "dev"
     data_dir: Path = Path("data")
-    database_url: str = "sqlite:///data/chatapp.core.db"
+    database_url: str = "sqlite:///data/chatapp.db"
     redis_url: str | None = None
     port: int = 3000
     public_url: str = "http://localhost:3000"
     cors_origins: tuple[str, ...] = ("http://localhost:3000",)
+    # How many of our own proxies stand in front (1 behind the shipped nginx): their
+    # X-Forwarded-For / X-Forwarded-Host are believed, nobody else's.
+    trusted_proxy_hops: int = 0
     # LLM providers. Without an API key the built-in offline demo model is used.
     openai_api_key: str | None = None
     openai_base_url: str = DEFAULT_OPENAI_BASE_URL
@@ -126,6 +129,13 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _proxy_hops(env: Mapping[str, str]) -> int:
+    hops = _int(env, "TRUSTED_PROXY_HOPS", 0)
+    if not 0 <= hops <= 10:
+        raise ConfigError(f"TRUSTED_PROXY_HOPS must be between 0 and 10, got {hops}")
+    return hops
 
 
 def _float(env: Mapping[str, str], name: str, default: float) -> float:
@@ -264,11 +274,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     return Settings(
         env=mode,
         data_dir=data_dir,
-        database_url=env.get("DATABASE_URL") or f"sqlite:///{data_dir}/chatapp.core.db",
+        database_url=env.get("DATABASE_URL") or f"sqlite:///{data_dir}/chatapp.db",
         redis_url=env.get("REDIS_URL") or None,
         port=port,
         public_url=public_url,
         cors_origins=cors,
+        trusted_proxy_hops=_proxy_hops(env),
         openai_api_key=env.get("OPENAI_API_KEY") or None,
         openai_base_url=(env.get("OPENAI_BASE_URL") or DEFAULT_OPENAI_BASE_URL).rstrip("/"),
         models=_split(env.get("CHATAPP_MODELS")),

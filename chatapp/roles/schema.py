@@ -18,7 +18,7 @@ from typing import Any
 from chatapp.core import parameters
 from chatapp.errors import InvalidInput
 
-EXPORT_FORMAT = "chatapp.roles.store"
+EXPORT_FORMAT = "chatapp.roles"
 EXPORT_VERSION = 1
 MAX_IMPORT_BYTES = 512 * 1024
 MAX_IMPORT_ROLES = 100

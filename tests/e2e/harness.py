@@ -62,7 +62,7 @@ def app_env(port: int, data_dir: Path, **extra: str) -> dict[str, str]:
     env.update(
         PORT=str(port),
         CHATAPP_DATA_DIR=str(data_dir),
-        DATABASE_URL=f"sqlite:///{data_dir}/chatapp.core.db",
+        DATABASE_URL=f"sqlite:///{data_dir}/chatapp.db",
         REFLEX_USE_SYSTEM_BUN="1",
         REFLEX_TELEMETRY_ENABLED="false",
         # The suites drive one user faster than a person can (dozens of sends a minute, many

@@ -241,7 +241,7 @@ def test_import_is_all_or_nothing_and_export_round_trips(session, users):
     alice, _ = users
     good = {"name": "A", "system_prompt": "p"}
     bad = {"name": "", "system_prompt": "p"}
-    doc = {"format": "chatapp.roles.store", "version": 1, "roles": [good, good, bad]}
+    doc = {"format": "chatapp.roles", "version": 1, "roles": [good, good, bad]}
     with pytest.raises(InvalidInput) as err:
         role_store.import_roles(session, user_id=alice, text=json.dumps(doc))
     assert err.value.reason == "name_required" and err.value.detail.startswith("#3")
@@ -259,7 +259,7 @@ def test_role_limit(session, users, monkeypatch):
     monkeypatch.setattr(role_store, "MAX_USER_ROLES", 2)
     role_store.create_role(session, user_id=alice, data=MINE)
     doc = {
-        "format": "chatapp.roles.store",
+        "format": "chatapp.roles",
         "version": 1,
         "roles": [{"name": "x", "system_prompt": "y"}] * 2,
     }
