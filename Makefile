@@ -61,9 +61,12 @@ migration: setup
 migrate: setup
 	$(PY) -m chatapp.server.migrate upgrade
 
-# Needs a Docker engine: docker build -t chatapp --build-arg PUBLIC_URL=https://your.host .
+# Needs a Docker engine (scripts/docker_engine.sh starts Debian's); the base image comes from
+# scripts/docker_base.sh (debootstrap) unless PYTHON_IMAGE names one. PUBLIC_URL=https://your.host make image
 image:
-	docker build -t chatapp --build-arg PUBLIC_URL=$${PUBLIC_URL:-https://localhost} .
+	DOCKER_BUILDKIT=0 docker build --network host -t chatapp \
+		--build-arg PYTHON_IMAGE=$${PYTHON_IMAGE:-$$(bash scripts/docker_base.sh)} \
+		--build-arg PUBLIC_URL=$${PUBLIC_URL:-https://localhost} .
 
 fmt: setup
 	$(VENV)/bin/ruff format .
