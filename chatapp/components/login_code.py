@@ -8,7 +8,7 @@ from chatapp.components.text import t
 from chatapp.state.auth import LoginState
 
 
-def login_code_form(qr_image: str) -> rx.Component:
+def login_code_form(qr_image: str | rx.Var[str]) -> rx.Component:
     """The form; `qr_image` is the Official Account's QR code (WECHAT_QR_IMAGE)."""
     return rx.vstack(
         rx.image(

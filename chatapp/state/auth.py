@@ -22,6 +22,7 @@ import asyncio
 import json
 import re
 import time
+from typing import Any
 from urllib.parse import quote
 
 import reflex as rx
@@ -30,7 +31,7 @@ from chatapp.auth import handoff, login, session_cache, session_cookie, sessions
 from chatapp.auth.accounts import CODE_LENGTH
 from chatapp.auth.ratelimit import LoginLocked, get_guard
 from chatapp.auth.wechat_api import WechatApiError, get_api
-from chatapp.core.config import get_settings
+from chatapp.core.config import Settings, get_settings
 from chatapp.core.db import session_scope
 from chatapp.core.unavailable import OUTAGES, reason
 from chatapp.errors import AuthError, InvalidInput, user_message
@@ -53,6 +54,16 @@ def go(url: str) -> rx.event.EventSpec:
     """A full navigation (not the client-side router): our HTTP routes must see the request, and
     the next page's websocket must carry the cookie they set."""
     return rx.call_script(f"window.location.replace({json.dumps(url)})")
+
+
+def page_options(settings: Settings) -> dict[str, Any]:
+    """What the login page offers under these settings (LoginState's `login_mode`, `account_qr`
+    and `dev_mode`)."""
+    return {
+        "login_mode": settings.wechat_login,
+        "account_qr": settings.wechat_qr_image,
+        "dev_mode": settings.is_dev,
+    }
 
 
 def _verify(token: str) -> sessions.SessionUser:
@@ -156,6 +167,11 @@ class LoginState(AuthState):
     scan_status: str = ""
     qr_url: str = ""
     _ticket_id: str = ""
+    # What the page offers, from the settings of the running server (not of the build: the Docker
+    # image compiles its pages once, and WECHAT_LOGIN / WECHAT_QR_IMAGE are set where it runs).
+    login_mode: str = "code"  # code | scan | both
+    account_qr: str = ""
+    dev_mode: bool = False
 
     async def _text(self, key: str) -> str:
         return translate(key, (await self.get_state(UIState)).lang)
@@ -166,9 +182,12 @@ class LoginState(AuthState):
         self.next_path = safe_next(self.router.url.query_parameters.get("next", "/"))
         self.error = ""
         self.code = ""
+        settings = get_settings()
+        for name, value in page_options(settings).items():
+            setattr(self, name, value)
         if await self.current_user_id() is not None:
             return rx.redirect(self.next_path)
-        if get_settings().wechat_login in {"scan", "both"}:
+        if settings.wechat_login in {"scan", "both"}:
             return LoginState.start_scan
 
     @rx.event
