@@ -35,7 +35,7 @@ def role_import() -> rx.Component:
                 rx.text_area(
                     name="json",
                     rows="6",
-                    placeholder='{"format": "chatapp.roles.store", "version": 1, "roles": [...]}',
+                    placeholder='{"format": "chatapp.roles", "version": 1, "roles": [...]}',
                     class_name="mono",
                     id="role-import-text",
                 ),

@@ -148,7 +148,7 @@ def test_our_format_round_trips():
         language="en",
     )
     text = export_json([role, role])
-    assert json.loads(text)["format"] == "chatapp.roles.store"
+    assert json.loads(text)["format"] == "chatapp.roles"
     assert parse_import(text) == [role, role]
     assert parse_import(text.encode("utf-8-sig")) == [role, role]
 
@@ -162,11 +162,11 @@ def test_our_format_round_trips():
         ('{"hello": 1}', "bad_format", ""),
         ("[]", "empty_file", ""),
         (
-            '{"format": "chatapp.roles.store", "version": 99, "roles": []}',
+            '{"format": "chatapp.roles", "version": 99, "roles": []}',
             "unsupported_version",
             "99",
         ),
-        ('{"format": "chatapp.roles.store", "version": 1, "roles": {}}', "bad_format", ""),
+        ('{"format": "chatapp.roles", "version": 1, "roles": {}}', "bad_format", ""),
         ('[{"name": "ok", "context": [{"role":"system","content":"x"}]}, 7]', "bad_format", "#2"),
         ('[{"name": "ok", "context": "nope"}]', "bad_opening", "#1 context"),
         ('[{"context": [{"role":"system","content":"x"}]}]', "name_required", "#1 name"),
