@@ -15,8 +15,9 @@ from chatapp.server.boot import startup
 from chatapp.server.tuning import tune_process
 from chatapp.state.auth import LoginState
 from chatapp.state.chat import ChatState
+from chatapp.state.chat_role import ChatRoleState
 from chatapp.state.errors import on_backend_error
-from chatapp.state.roles import ChatRoleState, RolesState
+from chatapp.state.roles import RolesState
 from chatapp.state.settings import SettingsState
 
 startup()

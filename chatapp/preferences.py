@@ -1,8 +1,12 @@
-"""User settings use cases: preferences (language, theme, send key, font size, default model and
-role), the optional per-user API key and base URL, and the defaults a new conversation starts with.
+"""A user's own preferences: language, theme, send key, font size, default model and role, the
+optional API key and base URL, and the fields a new conversation starts with because of them.
+
+Not to be confused with the operator's configuration (`core.config.Settings`, read from the
+environment at start-up) nor with a conversation's parameters (`core.parameters`, the chat's ⚙
+form). The table is `UserSettings`; the settings page (`state.settings`) shows and saves these.
 
 Plain Python, session first, keyword-only, one user at a time. The API key is stored only
-encrypted (`secretbox`); what leaves this module for display is the last four characters.
+encrypted (`SecretBox`); what leaves this module for display is the last four characters.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from chatapp.core.crypto import SecretBox
 from chatapp.errors import InvalidInput
 from chatapp.i18n import LANGUAGES
 from chatapp.models import UserSettings
-from chatapp.roles import store as role_store
+from chatapp.roles import binding
+from chatapp.roles.store import get_role
 
 THEMES = ("light", "dark", "system")
 SEND_KEYS = ("enter", "ctrl")
@@ -29,7 +34,7 @@ API_KEY_MIN, API_KEY_MAX = 8, 256
 
 @dataclass
 class Preferences:
-    """A user's settings as the UI shows them (the API key only as a hint)."""
+    """A user's preferences as the settings page shows them (the API key only as a hint)."""
 
     language: str = "zh"
     theme: str = "system"
@@ -39,7 +44,7 @@ class Preferences:
     default_role_id: int = 0
     api_key_hint: str = ""
     api_base_url: str = ""
-    stored: bool = False  # False: the user never saved settings (defaults shown)
+    stored: bool = False  # False: the user never saved preferences (defaults shown)
 
 
 def _row(session: Session, user_id: int) -> UserSettings:
@@ -51,7 +56,7 @@ def _row(session: Session, user_id: int) -> UserSettings:
     return row
 
 
-def _prefs(row: UserSettings | None) -> Preferences:
+def _preferences(row: UserSettings | None) -> Preferences:
     if row is None:
         return Preferences()
     return Preferences(
@@ -68,8 +73,8 @@ def _prefs(row: UserSettings | None) -> Preferences:
 
 
 def get_preferences(session: Session, *, user_id: int) -> Preferences:
-    """The user's settings (defaults when they never saved any)."""
-    return _prefs(session.get(UserSettings, user_id))
+    """The user's preferences (the defaults when they never saved any)."""
+    return _preferences(session.get(UserSettings, user_id))
 
 
 def update_preferences(
@@ -109,14 +114,14 @@ def update_preferences(
             row.default_model = value or None
         elif name == "default_role_id":
             role_id = int(value or 0)
-            if role_id and role_store.get_role(session, user_id=user_id, role_id=role_id) is None:
+            if role_id and get_role(session, user_id=user_id, role_id=role_id) is None:
                 raise InvalidInput("role_not_found", name)
             row.default_role_id = role_id or None
         else:
             raise InvalidInput("bad_setting", name)
     session.add(row)
     session.flush()
-    return _prefs(row)
+    return _preferences(row)
 
 
 def _clean_base_url(value: str) -> str | None:
@@ -149,7 +154,8 @@ def set_api_credentials(
     address, see `url_guard`) is refused; blocking, since its host may be resolved.
 
     Args:
-        allow: the operator's allow-list of internal hosts (`Settings.user_base_url_allow`).
+        allow: the operator's allow-list of internal hosts (config
+            `Settings.user_base_url_allow`).
         resolver: resolves the URL's host (tests pass a fake).
 
     Raises:
@@ -169,7 +175,7 @@ def set_api_credentials(
     row.api_base_url = url
     session.add(row)
     session.flush()
-    return _prefs(row)
+    return _preferences(row)
 
 
 def clear_api_credentials(session: Session, *, user_id: int) -> Preferences:
@@ -180,7 +186,7 @@ def clear_api_credentials(session: Session, *, user_id: int) -> Preferences:
     row.api_base_url = None
     session.add(row)
     session.flush()
-    return _prefs(row)
+    return _preferences(row)
 
 
 def user_credentials(
@@ -206,9 +212,9 @@ def new_conversation_fields(
     row = session.get(UserSettings, user_id)
     fields: dict[str, Any] = {"model": resolve_model(row.default_model if row else None)}
     if row is not None and row.default_role_id:
-        role = role_store.get_role(session, user_id=user_id, role_id=row.default_role_id)
+        role = get_role(session, user_id=user_id, role_id=row.default_role_id)
         if role is not None:
-            fields |= role_store.role_conversation_fields(role, resolve_model=resolve_model)
+            fields |= binding.role_conversation_fields(role, resolve_model=resolve_model)
             if not role.model:
                 fields["model"] = resolve_model(row.default_model)
     return fields

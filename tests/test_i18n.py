@@ -1,5 +1,5 @@
-"""The translation table is complete, every `t("key")` in the UI exists, and UI code holds no
-hard-coded Chinese text (it belongs in `chatapp/i18n.py`)."""
+"""The catalogs are complete (same keys, same placeholders in zh and en), every `t("key")` in the
+UI exists, and UI code holds no hard-coded Chinese text (it belongs in `chatapp/i18n/zh.py`)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from chatapp.i18n import LANGUAGES, TRANSLATIONS, normalise_language, translate
 
 ROOT = Path(__file__).resolve().parents[1] / "chatapp"
 UI_FILES = sorted([*(ROOT / "components").glob("*.py"), *(ROOT / "pages").glob("*.py")])
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
 # (file name, literal) pairs allowed to contain CJK text, each with the reason.
 ALLOWLIST: set[tuple[str, str]] = {
@@ -58,11 +59,30 @@ def test_every_language_has_every_key():
     assert not empty
 
 
+def _placeholders(text: str) -> set[str]:
+    return set(PLACEHOLDER.findall(text))
+
+
+def test_every_language_has_the_same_placeholders():
+    zh, en = TRANSLATIONS["zh"], TRANSLATIONS["en"]
+    differ = {
+        key: (sorted(_placeholders(zh[key])), sorted(_placeholders(en[key])))
+        for key in zh.keys() & en.keys()
+        if _placeholders(zh[key]) != _placeholders(en[key])
+    }
+    assert not differ, f"placeholders differ between zh and en: {differ}"
+
+
+def test_the_placeholder_check_sees_a_renamed_placeholder():
+    assert _placeholders("第 {n} 项") != _placeholders("entry {count}")
+    assert _placeholders("{field} from {lo} to {hi}{hint}") == {"field", "lo", "hi", "hint"}
+
+
 @pytest.mark.parametrize("path", UI_FILES, ids=lambda p: p.name)
 def test_every_used_key_exists(path: Path):
     keys = _t_keys(ast.parse(path.read_text(encoding="utf-8")))
     missing = [k for k in keys if k not in TRANSLATIONS["zh"]]
-    assert not missing, f"{path.name} uses keys missing from chatapp/i18n.py: {missing}"
+    assert not missing, f"{path.name} uses keys missing from chatapp/i18n/zh.py: {missing}"
 
 
 def test_the_scanner_finds_keys():
@@ -90,7 +110,7 @@ def test_no_hard_coded_chinese_in_ui_code(path: Path):
         and CJK.search(node.value)
         and (path.name, node.value) not in ALLOWLIST
     ]
-    assert not found, f"{path.name} hard-codes UI text; move it to chatapp/i18n.py: {found}"
+    assert not found, f"{path.name} hard-codes UI text; move it to chatapp/i18n/zh.py: {found}"
 
 
 def test_translate_falls_back():

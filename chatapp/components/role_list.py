@@ -8,7 +8,7 @@ import reflex as rx
 
 from chatapp.components.role_avatar import role_avatar
 from chatapp.components.text import t
-from chatapp.roles.store import RoleItem
+from chatapp.roles.items import RoleItem
 from chatapp.state.roles import RolesState
 
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 import reflex as rx
 
 from chatapp.components.text import t
+from chatapp.roles.items import RoleChoice
 from chatapp.state.chat import ChatState, ThreadState
-from chatapp.state.roles import ChatRoleState, RoleOption
+from chatapp.state.chat_role import ChatRoleState
 
 
-def _option(opt: rx.Var[RoleOption]) -> rx.Component:
-    return rx.select.item(opt.label, value=opt.id)
+def _option(opt: rx.Var[RoleChoice]) -> rx.Component:
+    return rx.select.item(opt.label, value=opt.value)
 
 
 def role_picker() -> rx.Component:

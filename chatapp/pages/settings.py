@@ -8,8 +8,9 @@ import reflex as rx
 from chatapp.components.confirm_dialog import confirm_dialog
 from chatapp.components.layout import shell
 from chatapp.components.text import t
+from chatapp.roles.items import RoleChoice
 from chatapp.state.auth import AuthState
-from chatapp.state.settings import Choice, SettingsState
+from chatapp.state.settings import ModelChoice, SettingsState
 from chatapp.state.ui import UIState
 
 
@@ -30,7 +31,7 @@ def _card(title_key: str, *rows: rx.Component, **props) -> rx.Component:
     )
 
 
-def _choice(c: rx.Var[Choice]) -> rx.Component:
+def _choice(c: rx.Var[ModelChoice] | rx.Var[RoleChoice]) -> rx.Component:
     return rx.select.item(c.label, value=c.value)
 
 
@@ -99,7 +100,7 @@ def _chat() -> rx.Component:
             "settings.default_model",
             rx.select.root(
                 rx.select.trigger(id="settings-default-model", width="220px"),
-                rx.select.content(rx.foreach(SettingsState.models, _choice)),
+                rx.select.content(rx.foreach(SettingsState.model_choices, _choice)),
                 value=SettingsState.default_model,
                 on_change=SettingsState.set_default_model,
             ),

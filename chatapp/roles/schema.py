@@ -2,7 +2,7 @@
 
 Everything that enters as a role — a form, a built-in library entry, an imported file — goes through
 `validate_role`, so the rules live in one place. Errors are `InvalidInput` with a short reason code;
-the UI turns `role.<reason>` into text (i18n keys `roles.error.<reason>`).
+`describe_error` turns one into the user's language (i18n keys `roles.error.<reason>`).
 
 Import is all-or-nothing: `parse_import` either returns every role in the file or raises.
 """
@@ -17,6 +17,7 @@ from typing import Any
 
 from chatapp.core import parameters
 from chatapp.errors import InvalidInput
+from chatapp.i18n import TRANSLATIONS, translate
 
 EXPORT_FORMAT = "chatapp.roles"
 EXPORT_VERSION = 1
@@ -349,8 +350,6 @@ def parse_import(text: str | bytes) -> list[RoleInput]:
 
 def describe_error(exc: InvalidInput, lang: str) -> str:
     """The text a user reads for a role validation or import error, e.g. "第 3 项 · 名称：请填写名称"."""
-    from chatapp.i18n import TRANSLATIONS, translate
-
     text = translate(f"roles.error.{exc.reason}", lang)
     where: list[str] = []
     for part in exc.detail.split():

@@ -21,7 +21,7 @@ def startup() -> None:
     init_db(settings.database_url)
     from chatapp.chat.conversations import reap_stale_answers
     from chatapp.core.db import session_scope
-    from chatapp.roles.store import sync_builtin_roles
+    from chatapp.roles.library import sync_builtin_roles
 
     with session_scope() as session:
         sync_builtin_roles(session)

@@ -1,27 +1,29 @@
-"""Roles state: the roles page (list, detail, editor, import/export) and the chat header's role picker.
+"""The roles page's state: the list and its filters, the detail pane, the editor, delete, import
+and export.
 
-Thin wiring: every handler re-checks the logged-in user, calls a use case in `chatapp.roles.store`, and
-assigns display records. Errors become text through `role_schema.describe_error`.
+Thin wiring: every handler re-checks the logged-in user, validates what the browser sent, runs a
+use case of `chatapp.roles` in a worker thread (`in_session`), and assigns display records
+(`chatapp.roles.items`). Errors become text through `schema.describe_error` and the
+`roles.*` translations. The chat header's role picker is `chatapp.state.chat_role`.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
 
 import reflex as rx
 
 from chatapp.chat.providers import get_router
-from chatapp.core.db import session_scope
 from chatapp.errors import InvalidInput, NotFound
 from chatapp.i18n import translate
+from chatapp.roles import binding
 from chatapp.roles import store as role_store
+from chatapp.roles.items import RoleItem, role_item, role_list
 from chatapp.roles.schema import MAX_IMPORT_BYTES, MAX_OPENING, describe_error, validate_role
-from chatapp.roles.store import RoleItem, role_item
 from chatapp.state.auth import AuthState
-from chatapp.state.chat import ChatState, ThreadState
 from chatapp.state.ui import UIState
+from chatapp.state.worker import in_session
 
 log = logging.getLogger(__name__)
 
@@ -40,14 +42,6 @@ FORM_FIELDS = (
     "tags",
     "language",
 )
-
-
-@dataclass
-class RoleOption:
-    """A role in a picker."""
-
-    id: str = "0"
-    label: str = ""
 
 
 class RolesState(rx.State):
@@ -87,17 +81,14 @@ class RolesState(rx.State):
 
     async def _refresh(self, user_id: int) -> None:
         lang = await self._lang()
-        with session_scope() as session:
-            rows = role_store.list_roles(
-                session,
-                user_id=user_id,
-                query=self.query[:100],
-                language=None if self.all_languages else lang,
-            )
-            self.tags = role_store.all_tags(rows)[:24]
-            if self.tag:
-                rows = [r for r in rows if self.tag in role_store.role_tags(r)]
-            self.items = [role_item(r) for r in rows]
+        listing = await in_session(
+            role_list,
+            user_id=user_id,
+            query=self.query[:100],
+            tag=self.tag,
+            language=None if self.all_languages else lang,
+        )
+        self.items, self.tags = listing.items, listing.tags
         self.loaded = True
         if self.selected.id:
             match = [i for i in self.items if i.id == self.selected.id]
@@ -105,11 +96,10 @@ class RolesState(rx.State):
                 self.selected = match[0]
 
     async def _select(self, user_id: int, role_id: int) -> bool:
-        with session_scope() as session:
-            row = role_store.get_role(session, user_id=user_id, role_id=role_id)
-            if row is None:
-                return False
-            self.selected = role_item(row)
+        row = await in_session(role_store.get_role, user_id=user_id, role_id=role_id)
+        if row is None:
+            return False
+        self.selected = role_item(row)
         return True
 
     # ---- list ----------------------------------------------------------------------------------
@@ -171,19 +161,17 @@ class RolesState(rx.State):
         if user_id is None:
             return rx.redirect("/login")
         try:
-            with session_scope() as session:
-                conv = role_store.start_conversation(
-                    session,
-                    user_id=user_id,
-                    role_id=int(role_id),
-                    resolve_model=get_router().resolve,
-                )
-                cid = conv.id
+            conv = await in_session(
+                binding.start_conversation,
+                user_id=user_id,
+                role_id=int(role_id),
+                resolve_model=get_router().resolve,
+            )
         except NotFound:
             log.warning("user %s tried to start a chat with role %s: not theirs", user_id, role_id)
-            self.notice = translate("role_store.error.not_found", await self._lang())
+            self.notice = translate("roles.error.not_found", await self._lang())
             return None
-        return rx.redirect(f"/chat/{cid}")
+        return rx.redirect(f"/chat/{conv.id}")
 
     @rx.event
     async def duplicate(self, role_id: int):
@@ -194,16 +182,15 @@ class RolesState(rx.State):
         lang = await self._lang()
         suffix = " (copy)" if lang == "en" else "（副本）"
         try:
-            with session_scope() as session:
-                row = role_store.duplicate_role(
-                    session, user_id=user_id, role_id=int(role_id), suffix=suffix
-                )
-                self.selected = role_item(row)
+            row = await in_session(
+                role_store.duplicate_role, user_id=user_id, role_id=int(role_id), suffix=suffix
+            )
         except (NotFound, InvalidInput) as exc:
             reason = exc.reason if isinstance(exc, InvalidInput) else "not_found"
-            self.notice = translate(f"role_store.error.{reason}", lang)
+            self.notice = translate(f"roles.error.{reason}", lang)
             return
-        self.notice = translate("role_store.duplicated", lang)
+        self.selected = role_item(row)
+        self.notice = translate("roles.duplicated", lang)
         await self._refresh(user_id)
 
     @rx.event
@@ -223,15 +210,16 @@ class RolesState(rx.State):
         user_id = await self._user_id()
         if user_id is None or not self.selected.id:
             return
-        with session_scope() as session:
-            deleted = role_store.delete_role(session, user_id=user_id, role_id=self.selected.id)
+        deleted = await in_session(
+            role_store.delete_role, user_id=user_id, role_id=self.selected.id
+        )
         lang = await self._lang()
         if not deleted:
             log.warning("user %s tried to delete role %s: not theirs", user_id, self.selected.id)
-            self.notice = translate("role_store.error.not_found", lang)
+            self.notice = translate("roles.error.not_found", lang)
             return
         self.selected = RoleItem()
-        self.notice = translate("role_store.deleted", lang)
+        self.notice = translate("roles.deleted", lang)
         await self._refresh(user_id)
 
     # ---- editor --------------------------------------------------------------------------------
@@ -259,12 +247,11 @@ class RolesState(rx.State):
         user_id = await self._user_id()
         if user_id is None or not self.selected.id:
             return
-        with session_scope() as session:
-            row = role_store.get_own_role(session, user_id=user_id, role_id=self.selected.id)
-            if row is None:
-                self.notice = translate("role_store.builtin.readonly", await self._lang())
-                return
-            item = role_item(row)
+        row = await in_session(role_store.get_own_role, user_id=user_id, role_id=self.selected.id)
+        if row is None:
+            self.notice = translate("roles.builtin.readonly", await self._lang())
+            return
+        item = role_item(row)
         self._open_editor(item, item.id)
 
     @rx.event
@@ -316,22 +303,21 @@ class RolesState(rx.State):
         data["opening"] = [{"role": o["role"], "content": o["content"]} for o in self.form_opening]
         try:
             role = validate_role(data)
-            with session_scope() as session:
-                if self.editing_id:
-                    row = role_store.update_role(
-                        session, user_id=user_id, role_id=self.editing_id, data=role
-                    )
-                else:
-                    row = role_store.create_role(session, user_id=user_id, data=role)
-                self.selected = role_item(row)
+            if self.editing_id:
+                row = await in_session(
+                    role_store.update_role, user_id=user_id, role_id=self.editing_id, data=role
+                )
+            else:
+                row = await in_session(role_store.create_role, user_id=user_id, data=role)
         except InvalidInput as exc:
             self.form_error = describe_error(exc, lang)
             return
         except NotFound:
-            self.form_error = translate("role_store.error.not_found", lang)
+            self.form_error = translate("roles.error.not_found", lang)
             return
+        self.selected = role_item(row)
         self.editor_open = False
-        self.notice = translate("role_store.saved", lang)
+        self.notice = translate("roles.saved", lang)
         await self._refresh(user_id)
 
     # ---- import / export -----------------------------------------------------------------------
@@ -348,18 +334,16 @@ class RolesState(rx.State):
             return
         lang = await self._lang()
         try:
-            with session_scope() as session:
-                created = role_store.import_roles(session, user_id=user_id, text=content)
-                first = role_item(created[0])
+            created = await in_session(role_store.import_roles, user_id=user_id, text=content)
         except InvalidInput as exc:
-            nothing = translate("role_store.error.nothing_imported", lang)
+            nothing = translate("roles.error.nothing_imported", lang)
             end = ". " if lang == "en" else "。"
             self.import_error = f"{describe_error(exc, lang)}{end}{nothing}"
             return
         self.import_open = False
         self.import_error = ""
-        self.selected = first
-        self.notice = translate("role_store.imported", lang).replace("{n}", str(len(created)))
+        self.selected = role_item(created[0])
+        self.notice = translate("roles.imported", lang).replace("{n}", str(len(created)))
         await self._refresh(user_id)
 
     @rx.event
@@ -385,9 +369,8 @@ class RolesState(rx.State):
         user_id = await self._user_id()
         if user_id is None:
             return None
-        with session_scope() as session:
-            data = role_store.export_roles(session, user_id=user_id)
-        return rx.download(data=data, filename="chatapp-role_store.json")
+        data = await in_session(role_store.export_roles, user_id=user_id)
+        return rx.download(data=data, filename="chatapp-roles.json")
 
     @rx.event
     async def export_selected(self):
@@ -395,54 +378,7 @@ class RolesState(rx.State):
         user_id = await self._user_id()
         if user_id is None or not self.selected.id:
             return None
-        with session_scope() as session:
-            data = role_store.export_roles(session, user_id=user_id, role_ids=[self.selected.id])
+        data = await in_session(
+            role_store.export_roles, user_id=user_id, role_ids=[self.selected.id]
+        )
         return rx.download(data=data, filename=f"chatapp-role-{self.selected.id}.json")
-
-
-class ChatRoleState(rx.State):
-    """The role picker in the chat header: options, and switching the open conversation's role."""
-
-    options: list[RoleOption] = []
-
-    @rx.event
-    async def load_options(self):
-        """Loads the roles the user may pick (on page load of the chat pages)."""
-        user_id = await (await self.get_state(AuthState)).current_user_id()
-        if user_id is None:
-            return
-        lang = (await self.get_state(UIState)).lang
-        chat = await self.get_state(ChatState)
-        with session_scope() as session:
-            rows = role_store.list_roles(session, user_id=user_id, language=lang)
-            current = chat.current_role_id
-            if current and all(r.id != current for r in rows):
-                row = role_store.get_role(session, user_id=user_id, role_id=current)
-                rows += [row] if row is not None else []
-        self.options = [
-            RoleOption(id="0", label=translate("role_store.none", lang)),
-            *(RoleOption(id=str(r.id), label=f"{r.avatar} {r.name}") for r in rows),
-        ]
-
-    @rx.event
-    async def switch(self, role_id: str):
-        """Binds the open conversation to another role ("0": none); applies to the next answer."""
-        user_id = await (await self.get_state(AuthState)).current_user_id()
-        chat = await self.get_state(ChatState)
-        thread = await self.get_state(ThreadState)
-        if user_id is None or not chat.current_id or thread.streaming_id >= 0:
-            return
-        try:
-            new_id = int(role_id) or None
-            with session_scope() as session:
-                role_store.set_conversation_role(
-                    session,
-                    user_id=user_id,
-                    conversation_id=chat.current_id,
-                    role_id=new_id,
-                    resolve_model=get_router().resolve,
-                )
-        except (ValueError, NotFound):
-            log.warning("user %s: role switch to %s refused", user_id, role_id)
-            return
-        await chat._load_conversation(user_id, chat.current_id)

@@ -1,13 +1,20 @@
-"""Settings state: the settings page, and the per-user preferences every page applies on load
+"""The settings page's state, and the user's preferences every signed-in page applies on load
 (language into the `UIState.lang` cookie, theme, send key, font size).
 
-Thin wiring over `chatapp.preferences`. The API key never enters a state var: the form field
-is write-only and only the `…last4` hint comes back.
+"Settings" names three things in this app; this module is about the second:
+- the operator's configuration, `core.config.Settings` (read here only for the secret box and
+  the base-URL allow-list);
+- the user's own preferences, `chatapp.preferences` — what this page shows and saves;
+- a conversation's parameters (model, temperature, …), set in the chat's ⚙ form
+  (`core.parameters`), not here.
+
+Thin wiring: handlers validate, run a `preferences` use case in a worker thread (`in_session`),
+and assign vars. The API key never enters a state var: the form field is write-only and only the
+`…last4` hint comes back.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -17,20 +24,20 @@ from chatapp import preferences
 from chatapp.chat.providers import get_router
 from chatapp.core.config import get_settings
 from chatapp.core.crypto import box_for
-from chatapp.core.db import session_scope
 from chatapp.errors import InvalidInput
 from chatapp.i18n import translate
 from chatapp.preferences import Preferences
-from chatapp.roles import store as role_store
+from chatapp.roles.items import RoleChoice, role_choices
 from chatapp.state.auth import AuthState
 from chatapp.state.ui import UIState
+from chatapp.state.worker import in_session
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
-class Choice:
-    """One option of a select."""
+class ModelChoice:
+    """One option of the default-model select: a model id ("auto": the app's default)."""
 
     value: str = ""
     label: str = ""
@@ -44,21 +51,8 @@ def theme_script(theme: str) -> rx.event.EventSpec:
     return rx.call_script(f"document.getElementById('theme-set-{theme}')?.click()")
 
 
-def _save_api_credentials(user_id: int, api_key: str, base_url: str) -> Preferences:
-    settings = get_settings()
-    with session_scope() as session:
-        return preferences.set_api_credentials(
-            session,
-            user_id=user_id,
-            box=box_for(settings),
-            api_key=api_key,
-            base_url=base_url,
-            allow=settings.user_base_url_allow,
-        )
-
-
 class SettingsState(rx.State):
-    """The user's preferences, and the settings page."""
+    """The settings page, and the user's preferences as every page applies them."""
 
     theme: str = "system"
     send_key: str = "enter"
@@ -67,8 +61,8 @@ class SettingsState(rx.State):
     default_role_id: str = "0"
     api_key_hint: str = ""
     api_base_url: str = ""
-    models: list[Choice] = []
-    role_choices: list[Choice] = []
+    model_choices: list[ModelChoice] = []
+    role_choices: list[RoleChoice] = []
     notice: str = ""
     error: str = ""
     api_error: str = ""
@@ -81,7 +75,7 @@ class SettingsState(rx.State):
         """The font size as a CSS length (for `--chat-font-size`)."""
         return f"{self.font_size}px"
 
-    async def _assign(self, prefs: Preferences, *, set_language: bool) -> None:
+    async def _show_preferences(self, prefs: Preferences, *, set_language: bool) -> None:
         self.theme = prefs.theme
         self.send_key = prefs.send_key
         self.font_size = prefs.font_size
@@ -100,11 +94,10 @@ class SettingsState(rx.State):
         user_id = await self._user_id()
         if user_id is None:
             return None
-        with session_scope() as session:
-            prefs = preferences.get_preferences(session, user_id=user_id)
+        prefs = await in_session(preferences.get_preferences, user_id=user_id)
         stored = prefs.stored
         # A user who never saved settings keeps the language this browser chose.
-        await self._assign(prefs, set_language=stored)
+        await self._show_preferences(prefs, set_language=stored)
         return theme_script(prefs.theme) if stored else None
 
     @rx.event
@@ -115,37 +108,33 @@ class SettingsState(rx.State):
             return rx.redirect("/login")
         lang = (await self.get_state(UIState)).lang
         self.notice = self.error = self.api_error = ""
-        self.models = [
-            Choice("auto", translate("settings.default_model.auto", lang)),
-            *(Choice(m, m) for m in get_router().model_ids()),
+        self.model_choices = [
+            ModelChoice("auto", translate("settings.default_model.auto", lang)),
+            *(ModelChoice(m, m) for m in get_router().model_ids()),
         ]
-        with session_scope() as session:
-            rows = role_store.list_roles(session, user_id=user_id, language=lang)
-            prefs = preferences.get_preferences(session, user_id=user_id)
-            if prefs.default_role_id and all(r.id != prefs.default_role_id for r in rows):
-                row = role_store.get_role(session, user_id=user_id, role_id=prefs.default_role_id)
-                rows += [row] if row is not None else []
-        self.role_choices = [
-            Choice("0", translate("role_store.none", lang)),
-            *(Choice(str(r.id), f"{r.avatar} {r.name}") for r in rows),
-        ]
-        await self._assign(prefs, set_language=False)
+        prefs = await in_session(preferences.get_preferences, user_id=user_id)
+        self.role_choices = await in_session(
+            role_choices, user_id=user_id, lang=lang, chosen_id=prefs.default_role_id
+        )
+        await self._show_preferences(prefs, set_language=False)
         return None
 
-    async def _update(self, **changes) -> bool:
+    async def _save_preferences(self, **changes) -> bool:
         user_id = await self._user_id()
         if user_id is None:
             return False
         lang = (await self.get_state(UIState)).lang
         try:
-            with session_scope() as session:
-                prefs = preferences.update_preferences(
-                    session, user_id=user_id, models=get_router().model_ids(), **changes
-                )
+            prefs = await in_session(
+                preferences.update_preferences,
+                user_id=user_id,
+                models=get_router().model_ids(),
+                **changes,
+            )
         except InvalidInput as exc:
             self.error = translate(f"settings.error.{exc.reason}", lang)
             return False
-        await self._assign(prefs, set_language="language" in changes)
+        await self._show_preferences(prefs, set_language="language" in changes)
         self.error = ""
         self.notice = translate("settings.saved", prefs.language)
         return True
@@ -153,32 +142,32 @@ class SettingsState(rx.State):
     @rx.event
     async def set_language(self, lang: str | list[str]):
         """Switches and persists the UI language."""
-        await self._update(language=lang if isinstance(lang, str) else "")
+        await self._save_preferences(language=lang if isinstance(lang, str) else "")
         # Option labels ("无角色", "系统默认") are in the language they were loaded in.
         return SettingsState.load_page
 
     @rx.event
     async def set_theme(self, theme: str | list[str]):
         """Switches and persists the theme."""
-        if await self._update(theme=theme if isinstance(theme, str) else ""):
+        if await self._save_preferences(theme=theme if isinstance(theme, str) else ""):
             return theme_script(self.theme)
         return None
 
     @rx.event
     async def set_send_key(self, key: str):
         """Enter or Ctrl+Enter sends."""
-        await self._update(send_key=key)
+        await self._save_preferences(send_key=key)
 
     @rx.event
     async def set_font_size(self, value: list[int | float]):
         """The chat text size (slider)."""
         size = value[0] if isinstance(value, list) and value else value
-        await self._update(font_size=size)
+        await self._save_preferences(font_size=size)
 
     @rx.event
     async def set_default_model(self, model: str):
         """The model new conversations start with ("auto": the app default)."""
-        await self._update(default_model="" if model == "auto" else model)
+        await self._save_preferences(default_model="" if model == "auto" else model)
 
     @rx.event
     async def set_default_role(self, role_id: str):
@@ -187,7 +176,7 @@ class SettingsState(rx.State):
             value = int(role_id)
         except ValueError:
             return
-        await self._update(default_role_id=value)
+        await self._save_preferences(default_role_id=value)
 
     @rx.event
     async def save_api(self, form: dict):
@@ -196,13 +185,16 @@ class SettingsState(rx.State):
         if user_id is None:
             return
         lang = (await self.get_state(UIState)).lang
+        config = get_settings()
         try:
-            # In a thread: the base URL's host is resolved (url_guard), which may wait on DNS.
-            prefs = await asyncio.to_thread(
-                _save_api_credentials,
-                user_id,
-                str(form.get("api_key", "")),
-                str(form.get("api_base_url", "")),
+            # The base URL's host is resolved (url_guard), which may wait on DNS.
+            prefs = await in_session(
+                preferences.set_api_credentials,
+                user_id=user_id,
+                box=box_for(config),
+                api_key=str(form.get("api_key", "")),
+                base_url=str(form.get("api_base_url", "")),
+                allow=config.user_base_url_allow,
             )
         except InvalidInput as exc:
             self.api_error = translate(f"settings.error.{exc.reason}", lang)
@@ -218,8 +210,7 @@ class SettingsState(rx.State):
         user_id = await self._user_id()
         if user_id is None:
             return
-        with session_scope() as session:
-            prefs = preferences.clear_api_credentials(session, user_id=user_id)
+        prefs = await in_session(preferences.clear_api_credentials, user_id=user_id)
         self.api_key_hint = prefs.api_key_hint
         self.api_base_url = prefs.api_base_url
         self.api_error = ""
