@@ -6,7 +6,7 @@
 // limit (the textarea's data-max-chars) would only be refused after the form had been cleared.
 // So before a form is submitted, its text is measured; one that is too long or too large is not
 // submitted at all (its text stays where it was typed), and a notice says why, in the page's
-// language (the composer form carries the texts, from chatapp/i18n.py).
+// language (the composer form carries the texts, from chatapp/i18n/).
 //
 // A capture listener on window runs before React's own submit handling (and before the
 // composer's, in chat_markdown.jsx, which forgets its draft on submit).

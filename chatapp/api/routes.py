@@ -5,10 +5,10 @@
     GET  /metrics                    Prometheus exposition (chatapp.core.metrics): METRICS_TOKEN as
                                      Bearer or a METRICS_ALLOW address (loopback), else 401/403
     GET  /api/v1/client-config       what the page's scripts need (image hosts allowed)
-    /api/v1/auth/…                   login, verify, logout, the page's session handoff (api_auth)
+    /api/v1/auth/…                   login, verify, logout, the page's session handoff (api/auth.py)
     POST /api/v1/dev/wx/simulate     dev only: the WeChat simulator (absent in prod)
 
-While the database or Redis is down every route here answers 503 with a reason (api_auth).
+While the database or Redis is down every route here answers 503 with a reason (api/auth.py).
 """
 
 from __future__ import annotations

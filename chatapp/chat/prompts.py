@@ -7,7 +7,7 @@ Context rules (documented in the README):
    interrupted answer is sent as far as it got (the user saw it).
 4. At most `window` history messages, newest kept, and at most `token_budget` estimated tokens for
    the whole prompt: the role's system prompt and opening messages count toward it first (they
-   are always sent; their size is capped by `role_schema`). The newest user message is always
+   are always sent; their size is capped by `roles.schema`). The newest user message is always
    kept, even when it alone exceeds the budget. Callers pass window and budget already clamped
    to the operator's ceilings (`chatapp.core.parameters`), so this bounds what one request sends.
 

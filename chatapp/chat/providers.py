@@ -191,7 +191,7 @@ class ModelRouter:
         self, model: str, *, api_key: str | None = None, base_url: str | None = None
     ) -> ChatModel:
         """The client that serves `model`. With a user's own `api_key` (settings page,
-        `settings_service.user_credentials`), a wrapper that sends each request with that key, to
+        `preferences.user_credentials`), a wrapper that sends each request with that key, to
         the user's `base_url` if they gave one (checked by `url_guard` before each request), else
         to the provider that serves `model`."""
         client = self._provider_client(model)

@@ -2,7 +2,7 @@
 ceilings on them (pure).
 
 The one place these ranges live: the chat's ⚙ form (`parse_form`), role validation
-(`role_schema`, against `ABSOLUTE`), role defaults copied into a conversation and the model request
+(`roles.schema`, against `ABSOLUTE`), role defaults copied into a conversation and the model request
 (`effective`, which clamps) all read them from here.
 
 | name           | kind    | allowed                                  | when unset                    |

@@ -14,7 +14,7 @@ The operator setting `USER_BASE_URL_ALLOW` (`Settings.user_base_url_allow`) list
 IP addresses or CIDR ranges users may use even though they are internal, e.g. a vLLM box at
 10.0.0.5. A listed host name is trusted as it is, without resolving it.
 
-It is checked when the URL is saved (`settings_service`) and again before every request
+It is checked when the URL is saved (`preferences`) and again before every request
 (`providers.UserKeyedModel`), because what a name resolves to can change after saving. Neither
 check alone stops DNS rebinding (a name that answers a public address to the check and 127.0.0.1
 to the connection): requests to users' base URLs go through `pinned_http.PinnedTransport`, which

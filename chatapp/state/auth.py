@@ -13,7 +13,7 @@ websocket's handshake headers (`self.router.headers.cookie`), so it is the cooki
 connection whatever a client sends in its events. Logging in ends with a navigation to our own
 route that sets it (`chatapp.auth.handoff`); logging out with one to the route that clears it. Either
 way the page reloads and its new websocket carries the new cookie. Handlers stay thin: they call
-`login_flow` and `accounts`, which own the rules.
+`auth.login` and `auth.accounts`, which own the rules.
 """
 
 from __future__ import annotations
