@@ -253,11 +253,6 @@ def get_job(message_id: int) -> AnswerJob | None:
     return _jobs.get(message_id)
 
 
-def active_jobs() -> int:
-    """How many answers this process is streaming now."""
-    return sum(1 for job in _jobs.values() if not job.done.is_set())
-
-
 def reap_stale_answers(now: float | None = None) -> int:
     """Marks answers whose process died (no checkpoint for STALE_STREAM_S) as interrupted."""
     with session_scope() as session:
