@@ -253,7 +253,7 @@ def get_job(message_id: int) -> AnswerJob | None:
     return _jobs.get(message_id)
 
 
-def reap_stale_answers(now: float | None = None) -> int:
+def reap_stale_answers() -> int:
     """Marks answers whose process died (no checkpoint for STALE_STREAM_S) as interrupted."""
     with session_scope() as session:
         return store.mark_stale_streams(
