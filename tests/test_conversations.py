@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from chatapp.chat import conversations, store
+from chatapp.chat import answers, conversations, store
 from chatapp.core.db import session_scope
 from chatapp.errors import InvalidInput, NotFound
 from chatapp.llm.types import StreamDone, TextDelta, Usage
@@ -71,10 +71,10 @@ def _msg(user_id: int, message_id: int):
         return store.get_message(s, user_id=user_id, message_id=message_id)
 
 
-async def _answer(user_id: int, turn, model: FakeModel, **kw) -> conversations.AnswerJob:
+async def _answer(user_id: int, turn, model: FakeModel, **kw) -> answers.AnswerJob:
     with session_scope() as s:
         request = conversations.build_request(s, user_id=user_id, turn=turn)
-    job = conversations.start_answer(
+    job = answers.start_answer(
         user_id=user_id, message_id=turn.assistant_message_id, request=request, client=model
     )
     return job
@@ -105,7 +105,7 @@ async def test_answer_streams_and_is_persisted_with_finish_reason_and_usage(alic
     assert model.requests[0]["messages"] == [{"role": "user", "content": "hi"}]
     assert model.requests[0]["temperature"] == 0.3
     assert model.requests[0]["max_tokens"] == 77
-    assert conversations.get_job(turn.assistant_message_id) is job
+    assert answers.get_job(turn.assistant_message_id) is job
 
 
 async def test_failed_answer_keeps_partial_text_and_error_code_never_exception_text(alice):
@@ -166,7 +166,7 @@ async def test_checkpoints_while_streaming(alice, monkeypatch):
         turn = conversations.send_message(s, user_id=alice, conversation_id=cid, text="hi")
         request = conversations.build_request(s, user_id=alice, turn=turn)
     model = FakeModel(stall_after=2)
-    job = conversations.AnswerJob(
+    job = answers.AnswerJob(
         user_id=alice,
         message_id=turn.assistant_message_id,
         request=request,

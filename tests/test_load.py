@@ -8,7 +8,7 @@ import asyncio
 
 from sqlalchemy import text
 
-from chatapp.chat import conversations, store
+from chatapp.chat import answers, conversations, store
 from chatapp.core.db import get_engine, session_scope
 from chatapp.llm import ChatClient
 from chatapp.models import User
@@ -31,7 +31,7 @@ async def _user(index: int, client: ChatClient) -> tuple[int, str]:
     user_id, cid = await asyncio.to_thread(setup)
     for i in range(MESSAGES):
 
-        def send(i: int = i) -> tuple[conversations.Turn, conversations.AnswerRequest]:
+        def send(i: int = i) -> tuple[conversations.Turn, answers.AnswerRequest]:
             with session_scope() as s:
                 turn = conversations.send_message(
                     s, user_id=user_id, conversation_id=cid, text=f"u{index}-m{i}"
@@ -39,7 +39,7 @@ async def _user(index: int, client: ChatClient) -> tuple[int, str]:
                 return turn, conversations.build_request(s, user_id=user_id, turn=turn)
 
         turn, request = await asyncio.to_thread(send)
-        job = conversations.AnswerJob(
+        job = answers.AnswerJob(
             user_id=user_id, message_id=turn.assistant_message_id, request=request, client=client
         )  # type: ignore[arg-type]
         await job.run()

@@ -13,7 +13,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import col, func, select
 
-from chatapp.chat import conversations, spend, store
+from chatapp.chat import answers, conversations, spend, store
 from chatapp.chat.spend import SendLimited
 from chatapp.core.config import load_settings
 from chatapp.core.db import session_scope
@@ -151,14 +151,14 @@ def test_other_users_finished_and_dead_answers_do_not_count(alice):
     with session_scope() as s:
         row = s.get(Message, killed.assistant_message_id)
         assert row is not None
-        row.updated_at = utcnow() - timedelta(seconds=conversations.STALE_STREAM_S + 1)
+        row.updated_at = utcnow() - timedelta(seconds=answers.STALE_STREAM_S + 1)
         s.add(row)
     with session_scope() as s:
         assert (
             spend.live_answers(
                 s,
                 user_id=alice,
-                fresh_since=utcnow() - timedelta(seconds=conversations.STALE_STREAM_S),
+                fresh_since=utcnow() - timedelta(seconds=answers.STALE_STREAM_S),
             )
             == 0
         )
@@ -219,7 +219,7 @@ async def test_an_answer_whose_message_was_deleted_stops_its_model_call(alice):
     model = _SilentModel()
     with session_scope() as s:
         request = conversations.build_request(s, user_id=alice, turn=turn)
-    job = conversations.AnswerJob(
+    job = answers.AnswerJob(
         user_id=alice,
         message_id=turn.assistant_message_id,
         request=request,

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from chatapp.chat import conversations, store
+from chatapp.chat import answers, conversations, store
 from chatapp.chat.prompts import message_tokens
 from chatapp.chat.providers import get_router
 from chatapp.core.config import Settings, load_settings, set_settings
@@ -96,7 +96,7 @@ async def _send_through_the_turn(user_id: int, cid: str, settings: Settings) -> 
         True,
         None,
     )
-    job = conversations.start_answer(
+    job = answers.start_answer(
         user_id=user_id,
         message_id=turn.assistant_message_id,
         request=request,

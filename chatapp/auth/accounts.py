@@ -37,8 +37,6 @@ NEAR_MISS_DIGITS = 3
 _CODE_PURPOSE = "login-code"
 _FULLWIDTH = str.maketrans("０１２３４５６７８９", "0123456789")
 
-LOCAL_OPENID = "local-dev-user"
-
 
 def normalise_code(raw: str) -> str:
     """The 8 digits of a submitted code (spaces and full-width digits tolerated).
@@ -253,11 +251,6 @@ def login_with_code(
     return user, token
 
 
-def get_user(session: Session, *, user_id: int) -> User | None:
-    """The user with this id, or None."""
-    return session.get(User, user_id)
-
-
 def create_login_ticket(session: Session, *, now: datetime | None = None) -> LoginTicket:
     """A new scan-to-login attempt; its id is the browser's secret and the QR scene's suffix."""
     now = now or utcnow()
@@ -362,13 +355,3 @@ def ticket_expired(session: Session, *, ticket_id: str, now: datetime | None = N
     """True when the ticket is gone or past its lifetime (the waiting page stops)."""
     ticket = session.get(LoginTicket, ticket_id)
     return ticket is None or ticket.expires_at <= (now or utcnow())
-
-
-def local_dev_user(session: Session) -> User:
-    """A fixed local user, for tests and scripts that need *a* user without logging in."""
-    user = session.exec(select(User).where(User.openid == LOCAL_OPENID)).first()
-    if user is None:
-        user = User(openid=LOCAL_OPENID, nickname="本地用户")
-        session.add(user)
-        session.flush()
-    return user

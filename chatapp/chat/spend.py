@@ -14,7 +14,7 @@ three pass both checks, and both hold across tabs and worker processes:
   counting after `STALE_STREAM_S` (and are marked interrupted by the next start-up or follower),
   so no counter is left behind by a kill. Deleting a streaming answer's row (another tab's
   regenerate, edit or delete) frees its slot: its job then stops within a checkpoint interval
-  (`conversations._Checkpointer`), so its model call does not run on uncounted. The count runs
+  (`answers._Checkpointer`), so its model call does not run on uncounted. The count runs
   in the transaction that opens the new answer, after locking the user's row (PostgreSQL
   `FOR NO KEY UPDATE`; SQLite lets one writer at a time, and every turn writes before it
   counts), so two tabs sending at once cannot both take the last slot.

@@ -15,16 +15,6 @@ from sqlmodel import Session, col, delete, select
 from chatapp.chat.prompts import preview as make_preview
 from chatapp.models import Conversation, Message, utcnow
 
-CONVERSATION_SETTINGS = {
-    "model",
-    "temperature",
-    "top_p",
-    "max_tokens",
-    "context_window",
-    "token_budget",
-    "role_id",
-}
-
 
 def _keep(session: Session, obj: Any) -> Any:
     """Holds `obj` for the session's life. SQLAlchemy's identity map keeps only weak references:

@@ -12,7 +12,7 @@ Where the counters are fed:
 - `chatapp_active_streams`, `chatapp_answers_total`, `chatapp_streamed_chars_total`,
   `chatapp_completion_tokens_total`, `chatapp_upstream_errors_total`,
   `chatapp_time_to_first_token_seconds`: `answer_started` / `answer_finished`, called by
-  `chatapp.chat.conversations` around each answer job;
+  `chatapp.chat.answers` around each answer job;
 - `chatapp_login_attempts_total{result}`: the login code should call
   `LOGIN_ATTEMPTS.labels(result=...).inc()` once per attempt, `result` one of `LOGIN_RESULTS`.
 
@@ -82,7 +82,7 @@ def answer_started() -> None:
 
 
 def answer_finished(job: Any, completion_tokens: int | None = None) -> None:
-    """Records a finished `conversations.AnswerJob` (duck-typed: no import cycle)."""
+    """Records a finished `answers.AnswerJob` (duck-typed: no import cycle)."""
     ACTIVE_STREAMS.dec()
     ANSWERS.labels(status=job.status).inc()
     STREAMED_CHARS.inc(job.length)

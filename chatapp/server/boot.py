@@ -19,7 +19,7 @@ def startup() -> None:
     settings = get_settings()
     setup_logging()
     init_db(settings.database_url)
-    from chatapp.chat.conversations import reap_stale_answers
+    from chatapp.chat.answers import reap_stale_answers
     from chatapp.core.db import session_scope
     from chatapp.roles.library import sync_builtin_roles
 

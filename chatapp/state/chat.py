@@ -22,7 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from chatapp import preferences
-from chatapp.chat import conversations, pace, send_gate, spend, store
+from chatapp.chat import answers, conversations, pace, send_gate, spend, store
 from chatapp.chat.items import (
     PENDING_ANSWER_ID,
     ConversationItem,
@@ -363,7 +363,7 @@ class ChatState(rx.State):
             return None
         streaming_id = (await self._thread()).streaming_id
         if streaming_id >= 0 and conversation_id == self.current_id:
-            job = conversations.get_job(streaming_id)
+            job = answers.get_job(streaming_id)
             if job is not None and job.user_id == user_id:
                 job.cancel()
                 await job.done.wait()
@@ -505,7 +505,7 @@ class ChatState(rx.State):
             router = get_router()
             # The answer task inherits this: its log lines carry the conversation id.
             logs.conversation_id.set(turn.conversation_id)
-            conversations.start_answer(
+            answers.start_answer(
                 user_id=user_id,
                 message_id=turn.assistant_message_id,
                 request=request,
@@ -710,7 +710,7 @@ class ChatState(rx.State):
         streaming_id = (await self._thread()).streaming_id
         if streaming_id < 0:
             return
-        job = conversations.get_job(streaming_id)
+        job = answers.get_job(streaming_id)
         if job is not None and job.user_id == await self._user_id():
             job.cancel()
         # An answer streamed by another process (this tab reconnected elsewhere) cannot be stopped
@@ -757,7 +757,7 @@ class ChatState(rx.State):
         """
         token = self.router.session.client_token
         grant = stream_push.take_grant(token, message_id)
-        job = conversations.get_job(message_id)
+        job = answers.get_job(message_id)
         if grant is not None and job is not None and job.user_id == grant.user_id:
             # The send handler set `streaming_id` and started the job a moment ago; taking the
             # lock again only to read that back would be one of the two state round trips per answer
@@ -770,7 +770,7 @@ class ChatState(rx.State):
                 if (await self._thread()).streaming_id != message_id:
                     return
                 user_id = await self._user_id()
-                job = conversations.get_job(message_id)
+                job = answers.get_job(message_id)
             if user_id is None or (job is not None and job.user_id != user_id):
                 log.warning("refused to follow answer %s: not the tab's user's", message_id)
                 return
@@ -824,7 +824,7 @@ class ChatState(rx.State):
             if stream_push.current(token) is not handle:
                 return False  # a newer follower (reload, resync) took over
             handle.beat = time.monotonic()
-            job = conversations.get_job(message_id)
+            job = answers.get_job(message_id)
             if job is not None and job.user_id != user_id:
                 return False  # not the checked user's answer (ids are unique: never expected)
             if job is not None:
@@ -866,7 +866,7 @@ class ChatState(rx.State):
         self, thread: ThreadState, user_id: int, message_id: int, sent: int, lang: str
     ) -> None:
         """Puts the finished answer in place of its live bubble, and its preview in the list."""
-        job = conversations.get_job(message_id)
+        job = answers.get_job(message_id)
         if job is not None and job.user_id == user_id and job.saved is not None:
             final = _final_view(*job.saved, lang=lang)  # no need to read back what it just wrote
         else:
@@ -1021,7 +1021,7 @@ def _final_view(
 
 def _read_checkpoint(user_id: int, message_id: int) -> tuple[str, bool]:
     """The last checkpoint of an answer streamed elsewhere, and whether it has ended."""
-    conversations.reap_stale_answers()
+    answers.reap_stale_answers()
     with session_scope() as session:
         msg = store.get_message(session, user_id=user_id, message_id=message_id)
         if msg is None:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from chatapp import preferences
-from chatapp.chat import conversations, store
+from chatapp.chat import answers, conversations, store
 from chatapp.chat.items import message_item
 from chatapp.chat.providers import ModelRouter, UserKeyedModel
 from chatapp.core import metrics, url_guard
@@ -251,7 +251,7 @@ async def _answer_with_saved_url(session, env: dict[str, str], base_url: str) ->
         turn = conversations.send_message(s, user_id=alice, conversation_id=conv.id, text="hi")
         request = conversations.build_request(s, user_id=alice, turn=turn)
         api_key, url = preferences.user_credentials(s, user_id=alice, box=BOX)
-    job = conversations.start_answer(
+    job = answers.start_answer(
         user_id=alice,
         message_id=turn.assistant_message_id,
         request=request,
