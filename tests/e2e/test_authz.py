@@ -14,8 +14,8 @@ from typing import Any
 
 from playwright.sync_api import Page, WebSocketRoute, expect
 
-from tests.e2e.conftest import log_in
-from tests.fakes.wechat import dev_login
+from testkit.browser import log_in
+from testkit.fakes.wechat import dev_login
 
 
 def _db(app) -> sqlite3.Connection:
@@ -70,7 +70,7 @@ def _swap(value: Any, table: dict[Any, Any]) -> Any:
 
 def test_other_users_ids_sent_over_the_websocket_change_and_reveal_nothing(browser, app):
     alice = browser.new_context()
-    log_in(alice, app, dev_login(app.url, "o_authz_alice"))
+    log_in(alice, app.url, dev_login(app.url, "o_authz_alice"))
     alice_page = alice.new_page()
     alice_cid = _chat(alice_page, app, "alice secret question")
     alice_user, alice_answer = _ids(app, alice_cid)
@@ -78,7 +78,7 @@ def test_other_users_ids_sent_over_the_websocket_change_and_reveal_nothing(brows
     alice.close()
 
     bob = browser.new_context()
-    log_in(bob, app, dev_login(app.url, "o_authz_bob"))
+    log_in(bob, app.url, dev_login(app.url, "o_authz_bob"))
     page = bob.new_page()
     bob_cid = _chat(page, app, "bob question")
     bob_user, bob_answer = _ids(app, bob_cid)

@@ -10,9 +10,9 @@ from typing import Any
 
 from playwright.sync_api import WebSocketRoute, expect
 
-from tests.e2e.conftest import log_in
+from testkit.browser import log_in
+from testkit.fakes.wechat import dev_login
 from tests.e2e.test_authz import _swap
-from tests.fakes.wechat import dev_login
 
 SECRET = "ALICE-PRIVATE-PROMPT-7731"
 
@@ -64,7 +64,7 @@ def test_other_users_role_ids_over_the_websocket_reveal_and_change_nothing(brows
     assert alice_token
 
     bob = browser.new_context()
-    log_in(bob, app, bob_token)
+    log_in(bob, app.url, bob_token)
     page = bob.new_page()
     rewritten: list[str] = []
     # Phase 1: even selecting is rewritten: Alice's role must not open.
@@ -77,7 +77,7 @@ def test_other_users_role_ids_over_the_websocket_reveal_and_change_nothing(brows
 
     # Phase 2: Bob opens his own role; starting a chat and duplicating are rewritten.
     bob = browser.new_context()
-    log_in(bob, app, bob_token)
+    log_in(bob, app.url, bob_token)
     page = bob.new_page()
     _router(page, {bob_role: alice_role, str(bob_role): str(alice_role)}, (".select",), rewritten)
     page.goto(app.url + "/roles")

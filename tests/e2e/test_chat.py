@@ -7,8 +7,8 @@ import time
 
 from playwright.sync_api import Page, WebSocketRoute, expect
 
-from tests.e2e.conftest import log_in, shot
-from tests.fakes.openai_server import Reply
+from testkit.browser import log_in, shot
+from testkit.fakes.openai_server import Reply
 
 LONG = "".join(f"第{i}段：流式输出测试文本。" for i in range(120))  # ~1,400 chars
 
@@ -317,7 +317,7 @@ def test_phone_layout_shows_one_pane(browser, app, fake_llm, session_token):
     context = browser.new_context(
         viewport={"width": 390, "height": 844}, is_mobile=True, locale="zh-CN"
     )
-    log_in(context, app, session_token)
+    log_in(context, app.url, session_token)
     page = context.new_page()
     page.goto(app.url + "/")
     expect(page.locator(".sidebar")).to_be_visible()
