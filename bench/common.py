@@ -23,8 +23,11 @@ from pathlib import Path
 import psutil
 from playwright.sync_api import Browser, Page, Playwright
 
-from tests.e2e.harness import CHROMIUM, CHROMIUM_ARGS, ROOT, AppServer, app_env, free_port
-from tests.fakes.openai_server import FakeOpenAI, Reply
+from testkit.app import AppServer, start_app
+from testkit.browser import launch_chromium, log_in
+from testkit.fakes.openai_server import FakeOpenAI, Reply
+from testkit.net import free_port
+from testkit.paths import ROOT
 
 API_KEY = "bench-key"
 RESULTS = ROOT / "bench" / "results"
@@ -73,12 +76,12 @@ class LoadStack:
 def load_stack(
     chunks_per_s: float, chunk_chars: int = 4, env_extra: dict[str, str] | None = None
 ) -> Iterator[LoadStack]:
-    """Starts `python -m tests.fakes.openai_server` at a fixed pace (answers echo the user's
+    """Starts `python -m testkit.fakes.openai_server` at a fixed pace (answers echo the user's
     message) and the real app."""
     with tempfile.TemporaryDirectory(prefix="chatapp-bench-") as tmp:
         data = Path(tmp)
         fake_port = free_port()
-        cmd = [sys.executable, "-m", "tests.fakes.openai_server", "--port", str(fake_port)]
+        cmd = [sys.executable, "-m", "testkit.fakes.openai_server", "--port", str(fake_port)]
         cmd += ["--chunks-per-s", str(chunks_per_s), "--chunk-chars", str(chunk_chars)]
         cmd += ["--api-key", API_KEY]
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -115,21 +118,19 @@ def _wait_port(port: int, timeout: float = 20) -> None:
 
 
 def _start_app(data: Path, base_url: str, env_extra: dict[str, str]) -> AppServer:
-    port = free_port()
-    env = app_env(
-        port,
+    return start_app(
         data,
+        data / "app.log",
         OPENAI_API_KEY=API_KEY,
         OPENAI_BASE_URL=base_url,
         CHATAPP_MODELS="fake-gpt",
         **env_extra,
     )
-    return AppServer(port=port, env=env, log_path=data / "app.log").start()
 
 
 def launch_browser(pw: Playwright) -> Browser:
     """Debian's Chromium, headless (never `playwright install`)."""
-    return pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    return launch_chromium(pw)
 
 
 _tokens: dict[str, str] = {}
@@ -145,10 +146,10 @@ def open_chat(page: Page, base_url: str, path: str = "/") -> None:
     """
     token = _tokens.get(base_url)
     if token is None:
-        from tests.fakes.wechat import dev_login
+        from testkit.fakes.wechat import dev_login
 
         token = _tokens[base_url] = dev_login(base_url, BENCH_OPENID)
-    page.context.add_cookies([{"name": "chatapp_session", "value": token, "url": base_url}])
+    log_in(page.context, base_url, token)
     page.goto(base_url + path)
     page.locator("#composer-input").wait_for(state="visible", timeout=60_000)
 

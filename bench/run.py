@@ -23,7 +23,7 @@ from playwright.sync_api import sync_playwright
 
 from bench import big, load, stream_cost, ttft
 from bench.common import RESULTS, launch_browser, load_stack, machine, stack
-from tests.deploy.topology import fresh_pg_database
+from testkit.postgres import fresh_pg_database
 
 TARGETS = {
     "payload_bytes_per_char": "<= 10, flat (64k/1k <= 1.2)",

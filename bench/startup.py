@@ -16,7 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.e2e.harness import ROOT, AppServer, app_env, free_port
+from testkit.app import AppServer, app_env
+from testkit.net import free_port
+from testkit.paths import ROOT
 
 
 def cold() -> dict[str, float]:
@@ -31,19 +33,15 @@ def cold() -> dict[str, float]:
         port = free_port()
         env = app_env(port, Path(tmp) / "data")
         env["PATH"] = f"{clone / '.tools/node_modules/.bin'}:{clone / '.venv/bin'}:{env['PATH']}"
-        server = AppServer(port=port, env=env, log_path=Path(tmp) / "app.log")
-        server.proc = None
-        proc = subprocess.Popen(
-            [str(clone / ".venv/bin/python"), "-m", "chatapp.server.serve", "--port", str(port)],
-            cwd=clone,
+        server = AppServer(
+            port=port,
             env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
+            log_path=Path(tmp) / "app.log",
+            cwd=clone,
+            python=str(clone / ".venv/bin/python"),
         )
-        server.proc = proc
         try:
-            _wait_served(server.url, proc)
+            server.launch().wait_ready(timeout=600, paths=("/",))
         finally:
             server.stop()
         t3 = time.monotonic()
@@ -53,22 +51,6 @@ def cold() -> dict[str, float]:
         "first_start_s": round(t3 - t2, 1),
         "total_s": round(t3 - t0, 1),
     }
-
-
-def _wait_served(url: str, proc: subprocess.Popen, timeout: float = 600) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("the app exited during start-up")
-        try:
-            if httpx.get(url + "/", timeout=5).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError("the app did not start")
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ from playwright.sync_api import Browser
 
 from bench.common import Stack, open_chat, send, wait_answer_done
 from bench.texts import answer
-from tests.fakes.openai_server import Reply
+from testkit.fakes.openai_server import Reply
 
 
 @dataclass(frozen=True)

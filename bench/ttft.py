@@ -17,7 +17,7 @@ from __future__ import annotations
 from playwright.sync_api import Browser
 
 from bench.common import Stack, open_chat, percentile, send, wait_answer_done
-from tests.fakes.openai_server import Reply
+from testkit.fakes.openai_server import Reply
 
 _STAMP = """
 window.__firstTok = null;

@@ -1,50 +1,36 @@
-"""Shared fixtures: a real database per test (SQLite, and PostgreSQL when it is reachable)."""
+"""Shared fixtures: a real database per test (SQLite, and PostgreSQL when it is reachable), and
+the one browser (Debian's Chromium) every browser suite drives."""
 
 from __future__ import annotations
 
 import os
-import socket
-import uuid
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from chatapp.core import db as dbmod
+from testkit.postgres import PG_HOST, PG_PORT, fresh_pg_database, postgres_reachable
 
-PG_ADMIN_URL = os.environ.get(
-    "TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
-
-def _reachable(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-PG_AVAILABLE = _reachable("127.0.0.1", 5432)
+PG_AVAILABLE = postgres_reachable()
 
 
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this test session (dropped at the end)."""
     if not PG_AVAILABLE:
-        pytest.fail("PostgreSQL is not reachable on 127.0.0.1:5432 (make test starts it)")
-    import psycopg
-
-    name = f"chatapp_t_{uuid.uuid4().hex[:10]}"
-    admin = PG_ADMIN_URL.replace("postgresql+psycopg://", "postgresql://")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
-    yield f"{base}/{name}"
-    dbmod._engine and dbmod._engine.dispose()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        pytest.fail(f"PostgreSQL is not reachable on {PG_HOST}:{PG_PORT} (make test starts it)")
+    with fresh_pg_database("chatapp_t") as url:
+        try:
+            yield url
+        finally:
+            if dbmod._engine is not None:
+                dbmod._engine.dispose()
 
 
 def _backends() -> list[str]:
@@ -75,11 +61,22 @@ def session(engine) -> Iterator[Session]:
         yield s
 
 
+# Module scope: a live sync Playwright keeps an event loop running in the main thread, which
+# would break `asyncio.run` in later, unrelated tests.
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Headless Chromium for the browser tests of one module (`testkit.browser.chromium`)."""
+    from testkit.browser import chromium
+
+    with chromium() as b:
+        yield b
+
+
 def pytest_collection_modifyitems(config, items):
     """Browser suites run last (deploy, then e2e): fast feedback first.
 
     Playwright's sync API keeps an event loop running in the main thread for as long as its browser
-    fixture lives (session scope in tests/e2e), which breaks every asyncio test collected after it.
+    fixture lives (a module), which breaks an asyncio test running while it does.
     """
 
     def rank(item) -> int:

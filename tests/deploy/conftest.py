@@ -10,22 +10,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Page
 
-from tests.deploy.topology import (
-    REDIS_TEST_URL,
-    Instance,
-    Nginx,
-    build_frontend,
-    flush_redis,
-    fresh_pg_database,
-)
-from tests.e2e.harness import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, app_env, free_port
-from tests.fakes.openai_server import FakeOpenAI, Reply
-from tests.fakes.wechat import dev_login
+from testkit.app import HEALTHY, AppServer, app_env
+from testkit.browser import log_in
+from testkit.fakes.openai_server import FakeOpenAI, Reply
+from testkit.fakes.wechat import dev_login
+from testkit.net import free_port
+from testkit.paths import ARTIFACTS
+from testkit.postgres import fresh_pg_database
+from testkit.topology import REDIS_TEST_URL, Nginx, build_frontend, flush_redis
 
 API_KEY = "test-key-deploy"
-SESSION_COOKIE = "chatapp_session"
 SHORT = "Short answer from the fake model."
 # Where a run's logs and a failure's evidence are kept (pytest's tmp dirs do not last).
 EVIDENCE_DIR = ARTIFACTS / "deploy"
@@ -43,7 +39,7 @@ def login(page: Page, base_url: str, token: str) -> None:
 
     The session cookie is per host, not per port, so one token serves nginx and every instance.
     """
-    page.context.add_cookies([{"name": SESSION_COOKIE, "value": token, "url": base_url}])
+    log_in(page.context, base_url, token)
     page.goto(base_url + "/")
     page.locator("#composer-input").wait_for(state="visible", timeout=30_000)
 
@@ -52,7 +48,7 @@ def login(page: Page, base_url: str, token: str) -> None:
 class Topology:
     """What the scale-out tests drive."""
 
-    instances: list[Instance]
+    instances: list[AppServer]
     nginx: Nginx
     database_url: str
     build_seconds: float
@@ -101,10 +97,18 @@ def topology(tmp_path_factory, fake_llm) -> Iterator[Topology]:
                 OPENAI_BASE_URL=fake_llm.base_url,
                 CHATAPP_MODELS="fake-gpt",
             )
-            instances.append(Instance(name, port, env, base / f"app-{name}.log").start())
+            instance = AppServer(
+                port=port,
+                env=env,
+                log_path=base / f"app-{name}.log",
+                name=name,
+                host="127.0.0.1",
+                extra_args=["--no-build"],
+            )
+            instances.append(instance.launch())
         try:
             for inst in instances:
-                inst.wait_ready()
+                inst.wait_ready(timeout=90, paths=HEALTHY)
             start_s = time.monotonic() - t0
             nginx.start()
             yield Topology(instances, nginx, db_url, build_s, start_s)
@@ -122,14 +126,6 @@ def keep_logs(base: Path) -> None:
     EVIDENCE_DIR.mkdir(parents=True, exist_ok=True)
     for log in [*base.glob("app-*.log"), *base.glob("nginx/logs/*.log")]:
         shutil.copy(log, EVIDENCE_DIR / log.name)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ import subprocess
 
 import yaml
 
-from tests.deploy.topology import CHATAPP_CONF, NGINX, render_conf
-from tests.e2e.harness import ROOT
+from testkit.paths import ROOT
+from testkit.topology import CHATAPP_CONF, NGINX, render_conf
 
 TEMPLATE_VARS = set(re.findall(r"\$\{([A-Z0-9_]+)\}", CHATAPP_CONF.read_text()))
 

@@ -41,10 +41,12 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from chatapp.core.config import load_settings
-from tests.deploy.conftest import API_KEY, SESSION_COOKIE, SHORT
-from tests.e2e.harness import ARTIFACTS, ROOT, free_port
-from tests.fakes.openai_server import FakeOpenAI
-from tests.fakes.wechat import WechatSimulator
+from testkit.browser import log_in
+from testkit.fakes.openai_server import FakeOpenAI
+from testkit.fakes.wechat import WechatSimulator
+from testkit.net import free_port
+from testkit.paths import ARTIFACTS, ROOT
+from tests.deploy.conftest import API_KEY, SHORT
 
 # Needs root, Debian's docker.io and debootstrap (make sysdeps): not part of `make test-fast`. The
 # first test carries the base and the build (cold: several minutes, see docs/deploy.md).
@@ -324,7 +326,7 @@ def token(container: Container) -> str:
 
 def _open(browser: Browser, container: Container, token: str, path: str = "/"):
     context = browser.new_context(viewport={"width": 1200, "height": 800})
-    context.add_cookies([{"name": SESSION_COOKIE, "value": token, "url": container.url}])
+    log_in(context, container.url, token)
     page = context.new_page()
     page.set_default_timeout(30_000)
     sockets: list[str] = []

@@ -14,8 +14,9 @@ import time
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.deploy.conftest import EVIDENCE_DIR, SESSION_COOKIE, SHORT, Topology, login
-from tests.fakes.openai_server import Reply
+from testkit.browser import log_in
+from testkit.fakes.openai_server import Reply
+from tests.deploy.conftest import EVIDENCE_DIR, SHORT, Topology, login
 
 LONG = "".join(f"第{i}段：流式输出测试文本。" for i in range(120))  # ~1,400 chars
 
@@ -230,9 +231,7 @@ def test_chat_spreads_over_instances_and_survives_killing_one(
         for n in range(2, 8):
             c2, p2, pr2 = _new_page(browser, topology)
             extra.append((c2, p2, pr2))
-            p2.context.add_cookies(
-                [{"name": SESSION_COOKIE, "value": session_token, "url": topology.nginx.url}]
-            )
+            log_in(p2.context, topology.nginx.url, session_token)
             p2.goto(conv_url)
             if settled(n)[other.name] >= 1:
                 break

@@ -16,8 +16,11 @@ from chatapp.core import db as dbmod
 from chatapp.errors import ConfigError
 from chatapp.server import migrate
 from chatapp.server.serve import check_workers, workers_from_env
-from tests.deploy.topology import Instance, build_frontend, flush_redis, fresh_pg_database
-from tests.e2e.harness import ROOT, app_env, free_port
+from testkit.app import HEALTHY, AppServer, app_env
+from testkit.net import free_port
+from testkit.paths import ROOT
+from testkit.postgres import fresh_pg_database
+from testkit.topology import build_frontend, flush_redis
 
 # ---- configuration -------------------------------------------------------------------------------
 
@@ -132,17 +135,17 @@ def test_image_layout_serves_on_fresh_postgres_with_two_workers(tmp_path):
             # No bun or node on the PATH: the image has none at run time.
             PATH=f"{Path(sys.executable).parent}:/usr/bin:/bin",
         )
-        inst = Instance("image", port, env, tmp_path / "app.log")
-        inst.proc = subprocess.Popen(
-            [sys.executable, "-m", "chatapp.server.serve", "--no-build", "--port", str(port)],
-            cwd=tree,
+        inst = AppServer(
+            port=port,
             env=env,
-            stdout=(tmp_path / "app.log").open("ab"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            log_path=tmp_path / "app.log",
+            name="image",
+            host="127.0.0.1",
+            cwd=tree,
+            extra_args=["--no-build"],
         )
         try:
-            inst.wait_ready()
+            inst.launch().wait_ready(timeout=90, paths=HEALTHY)
             health = httpx.get(inst.url + "/api/health", timeout=5).json()
             assert health["checks"] == {"database": True, "migrations": True, "redis": True}
             page = httpx.get(inst.url + "/", headers={"X-Request-ID": "req-test-123456"})

@@ -13,11 +13,11 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import expect
 
-from tests.deploy.topology import flush_redis
-from tests.e2e.conftest import log_in
-from tests.e2e.harness import AppServer, start_extra_app
-from tests.fakes.openai_server import FakeOpenAI, Reply
-from tests.fakes.wechat import dev_login
+from testkit.app import AppServer, start_extra_app
+from testkit.browser import log_in
+from testkit.fakes.openai_server import FakeOpenAI, Reply
+from testkit.fakes.wechat import dev_login
+from testkit.topology import flush_redis
 
 REDIS_URL = os.environ.get("TEST_REDIS_WORKERS_URL", "redis://127.0.0.1:6379/8")
 ANSWER = "".join(f"第{i}句。" for i in range(40))
@@ -54,7 +54,7 @@ def test_answers_stream_to_every_tab_whichever_worker_handles_it(browser, two_wo
     pages = []
     for n in range(3):
         context = browser.new_context()
-        log_in(context, app, dev_login(app.url, f"o_worker_{n}"))
+        log_in(context, app.url, dev_login(app.url, f"o_worker_{n}"))
         page = context.new_page()
         page.goto(app.url + "/")
         expect(page.locator("#composer-input")).to_be_visible()

@@ -14,10 +14,9 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import log_in
-from tests.e2e.harness import CHROMIUM, CHROMIUM_ARGS
-from tests.fakes.openai_server import Reply
-from tests.fakes.recording_http import Canned, RecordingServer
+from testkit.browser import CHROMIUM, CHROMIUM_ARGS, log_in
+from testkit.fakes.openai_server import Reply
+from testkit.fakes.recording_http import Canned, RecordingServer
 
 
 def _chat_at(browser: Browser, app, session_token: str, host: str) -> Page:
@@ -90,7 +89,7 @@ def test_favicon_manifest_and_chromiums_installability_check(browser, app, sessi
         str(tmp_path / "profile"), executable_path=CHROMIUM, args=CHROMIUM_ARGS
     )
     try:
-        log_in(context, app, session_token)
+        log_in(context, app.url, session_token)
         page = context.new_page()
         page.goto(app.url + "/")
         expect(page.locator("#composer-input")).to_be_visible()

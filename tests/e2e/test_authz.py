@@ -1,24 +1,31 @@
 """Authorization through the real websocket protocol.
 
 Bob uses the app normally, but every event his browser sends is rewritten on the wire so that his
-conversation and message ids become Alice's. Whatever handler receives them must read and change
-nothing of hers.
+conversation and message ids become Alice's. Each handler that receives them must refuse, and the
+test waits for each refusal to show (the app's warning for that id, or the message Bob's page
+shows) before the next step; once all have, Alice's rows are read back unchanged.
 """
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 from typing import Any
 
-from playwright.sync_api import Page, WebSocketRoute, expect
+from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import log_in
-from tests.fakes.wechat import dev_login
+from chatapp.errors import user_message
+from chatapp.i18n import LANGUAGES
+from testkit.app import AppServer
+from testkit.browser import log_in
+from testkit.fakes.wechat import dev_login
+from tests.e2e.wire import rewrite_events
+
+# What Bob's page says when a handler found nothing of his under the id it got (any language).
+NOT_FOUND = re.compile("|".join(re.escape(user_message("not_found", lang)) for lang in LANGUAGES))
 
 
-def _db(app) -> sqlite3.Connection:
+def _db(app: AppServer) -> sqlite3.Connection:
     return sqlite3.connect(app.env["DATABASE_URL"].removeprefix("sqlite:///"))
 
 
@@ -56,21 +63,15 @@ def _ids(app, conversation_id: str) -> tuple[int, int]:
     return user, answer
 
 
-def _swap(value: Any, table: dict[Any, Any]) -> Any:
-    if isinstance(value, dict):
-        return {k: _swap(v, table) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_swap(v, table) for v in value]
-    if isinstance(value, (str, int)) and not isinstance(value, bool) and value in table:
-        return table[value]
-    if isinstance(value, str) and value.isdigit() and int(value) in table:
-        return str(table[int(value)])
-    return value
+def _open_menu(page: Page, title: str) -> None:
+    item = page.locator('[data-testid="conv-item"]', has_text=title).first
+    item.hover()
+    item.locator(".menu").click()
 
 
 def test_other_users_ids_sent_over_the_websocket_change_and_reveal_nothing(browser, app):
     alice = browser.new_context()
-    log_in(alice, app, dev_login(app.url, "o_authz_alice"))
+    log_in(alice, app.url, dev_login(app.url, "o_authz_alice"))
     alice_page = alice.new_page()
     alice_cid = _chat(alice_page, app, "alice secret question")
     alice_user, alice_answer = _ids(app, alice_cid)
@@ -78,77 +79,74 @@ def test_other_users_ids_sent_over_the_websocket_change_and_reveal_nothing(brows
     alice.close()
 
     bob = browser.new_context()
-    log_in(bob, app, dev_login(app.url, "o_authz_bob"))
+    log_in(bob, app.url, dev_login(app.url, "o_authz_bob"))
     page = bob.new_page()
     bob_cid = _chat(page, app, "bob question")
     bob_user, bob_answer = _ids(app, bob_cid)
     table: dict[Any, Any] = {bob_cid: alice_cid, bob_user: alice_user, bob_answer: alice_answer}
     rewritten: list[str] = []
-
-    def route(ws: WebSocketRoute) -> None:
-        server = ws.connect_to_server()
-
-        def to_server(message: str | bytes) -> None:
-            if isinstance(message, str) and message.startswith("42/_event,"):
-                prefix, body = message.split(",", 1)
-                data = json.loads(body)
-                names = json.dumps(data)
-                # Opening the rename box or the editor only touches Bob's screen; keep those intact
-                # so the data-changing events that follow can be sent (and rewritten).
-                ui_only = "start_rename" in names or "start_edit" in names
-                swapped = data if ui_only else _swap(data, table)
-                if swapped != data:
-                    rewritten.append(json.dumps(swapped)[:200])
-                message = prefix + "," + json.dumps(swapped)
-            server.send(message)
-
-        ws.on_message(to_server)
-
-    page.route_web_socket(re.compile(r".*/_event.*"), route)
+    # Opening the rename box or the editor only touches Bob's screen; they pass intact so the
+    # data-changing events that follow can be sent (and rewritten).
+    rewrite_events(page, table, keep=("start_rename", "start_edit"), log=rewritten)
     page.goto(app.url + f"/chat/{bob_cid}")
     expect(page.locator('[data-testid="user-bubble"]').last).to_have_text("bob question")
 
-    item = page.locator('[data-testid="conv-item"]', has_text="bob question").first
-    # Pin, rename, regenerate, edit and resend, delete a message, delete the conversation.
-    item.hover()
-    item.locator(".menu").click()
+    # Pin: refused.
+    mark = app.log_offset()
+    _open_menu(page, "bob question")
     page.get_by_role("menuitem", name="置顶").click()
-    page.wait_for_timeout(300)
-    item.hover()
-    item.locator(".menu").click()
+    app.wait_for_log(f"tried to pin {alice_cid}: not theirs", since=mark)
+
+    # Rename: the box closes (the handler ran), nothing is renamed.
+    mark = app.log_offset()
+    _open_menu(page, "bob question")
     page.get_by_role("menuitem", name="重命名").click()
     page.locator("#rename-input").fill("pwned")
     page.locator("#rename-input").press("Enter")
-    page.wait_for_timeout(300)
+    app.wait_for_log(f"tried to rename {alice_cid}: not theirs", since=mark)
+    expect(page.locator("#rename-input")).to_have_count(0)
+
+    # Regenerate her answer, then edit and resend her question: "not found" on Bob's page. A
+    # reload clears the message between the two, so each refusal shows on its own.
     page.locator('[data-testid="msg-assistant"]').last.hover()
     page.locator('[data-testid="regenerate"]').last.click()
-    page.wait_for_timeout(500)
+    expect(page.locator("#notice")).to_have_text(NOT_FOUND)
+    page.reload()
+    expect(page.locator("#notice")).to_have_count(0)
     page.locator('[data-testid="msg-user"]').last.hover()
     page.locator('[data-testid="edit"]').last.click()
     page.locator("#edit-input").fill("pwned edit")
     page.locator("#edit-save").click()
-    page.wait_for_timeout(500)
+    expect(page.locator("#notice")).to_have_text(NOT_FOUND)
+    page.reload()
+
+    # Delete one of her messages: refused.
+    mark = app.log_offset()
     page.locator('[data-testid="msg-user"]').last.hover()
     page.locator('[data-testid="delete-msg"]').first.click()
-    page.wait_for_timeout(300)
+    line = app.wait_for_log("tried to delete message", since=mark)
+    assert any(f"message {i}: not theirs" in line for i in (alice_user, alice_answer)), line
+
+    # Send into her conversation: Bob's page says it does not exist.
+    mark = app.log_offset()
     page.locator("#composer-input").fill("pwned send")
     page.locator("#composer-input").press("Enter")
-    page.wait_for_timeout(500)
-    item = page.locator('[data-testid="conv-item"]').first
-    item.hover()
-    item.locator(".menu").click()
+    app.wait_for_log(f"asked for conversation {alice_cid}: not theirs", since=mark)
+    expect(page.locator("#not-found")).to_be_visible()
+
+    # Delete her conversation: refused.
+    mark = app.log_offset()
+    _open_menu(page, "bob question")
     page.get_by_role("menuitem", name="删除对话").click()
     page.locator("#delete-confirm").click()
-    page.wait_for_timeout(800)
+    app.wait_for_log(f"tried to delete {alice_cid}: not theirs", since=mark)
 
     assert len(rewritten) >= 6, f"the ids were not rewritten on the wire: {rewritten}"
     assert _snapshot(app, alice_cid) == before, "Alice's conversation was changed"
     assert "alice secret" not in page.content()
-    # Opening Alice's conversation by URL shows "not found", not her messages.
-    page.unroute_web_socket(re.compile(r".*/_event.*")) if hasattr(
-        page, "unroute_web_socket"
-    ) else None
-    page.goto(app.url + f"/chat/{alice_cid}")
-    expect(page.locator("#not-found")).to_be_visible()
-    assert "alice secret" not in page.content()
+    # Opening Alice's conversation by URL (a page without the rewriting) shows "not found".
+    direct = bob.new_page()
+    direct.goto(app.url + f"/chat/{alice_cid}")
+    expect(direct.locator("#not-found")).to_be_visible()
+    assert "alice secret" not in direct.content()
     bob.close()

@@ -1,18 +1,17 @@
 """Authorization of the role handlers through the real websocket: Bob's role ids are rewritten on
-the wire into Alice's private role; nothing of hers is shown, copied, used or changed."""
+the wire into Alice's private role; nothing of hers is shown, copied, used or changed. Each refusal
+is waited for where it shows (Bob's page, the app's warning, a later event's answer) before her
+rows are read back."""
 
 from __future__ import annotations
 
-import json
-import re
 import sqlite3
-from typing import Any
 
-from playwright.sync_api import WebSocketRoute, expect
+from playwright.sync_api import expect
 
-from tests.e2e.conftest import log_in
-from tests.e2e.test_authz import _swap
-from tests.fakes.wechat import dev_login
+from testkit.browser import log_in
+from testkit.fakes.wechat import dev_login
+from tests.e2e.wire import rewrite_events
 
 SECRET = "ALICE-PRIVATE-PROMPT-7731"
 
@@ -32,28 +31,7 @@ def _add_role(app, openid: str, name: str, prompt: str) -> int:
         return int(cur.lastrowid or 0)
 
 
-def _router(page, table: dict[Any, Any], keep: tuple[str, ...], log: list[str]) -> None:
-    def route(ws: WebSocketRoute) -> None:
-        server = ws.connect_to_server()
-
-        def to_server(message: str | bytes) -> None:
-            if isinstance(message, str) and message.startswith("42/_event,"):
-                prefix, body = message.split(",", 1)
-                data = json.loads(body)
-                text = json.dumps(data)
-                if not any(name in text for name in keep):
-                    swapped = _swap(data, table)
-                    if swapped != data:
-                        log.append(text[:160])
-                    message = prefix + "," + json.dumps(swapped)
-            server.send(message)
-
-        ws.on_message(to_server)
-
-    page.route_web_socket(re.compile(r".*/_event.*"), route)
-
-
-def test_other_users_role_ids_over_the_websocket_reveal_and_change_nothing(browser, app, fake_llm):
+def test_other_users_role_ids_over_the_websocket_reveal_and_change_nothing(browser, app):
     alice_token = dev_login(app.url, "o_roles_alice")
     bob_token = dev_login(app.url, "o_roles_bob")
     alice_role = _add_role(app, "o_roles_alice", "Alice 私有角色", SECRET)
@@ -64,36 +42,39 @@ def test_other_users_role_ids_over_the_websocket_reveal_and_change_nothing(brows
     assert alice_token
 
     bob = browser.new_context()
-    log_in(bob, app, bob_token)
+    log_in(bob, app.url, bob_token)
     page = bob.new_page()
     rewritten: list[str] = []
     # Phase 1: even selecting is rewritten: Alice's role must not open.
-    _router(page, {bob_role: alice_role}, (), rewritten)
+    rewrite_events(page, {bob_role: alice_role}, log=rewritten)
     page.goto(app.url + "/roles")
-    page.locator('[data-testid="role-item"]', has_text="Bob 的角色").first.click()
-    page.wait_for_timeout(800)
+    roles = page.locator('[data-testid="role-item"]')
+    roles.filter(has_text="Bob 的角色").first.click()
+    # A search sent after the click is answered after it (a tab's events are handled in order):
+    # once the list is filtered, the select has been handled, and it opened nothing.
+    page.locator("#role-search").fill("Bob 的角色")
+    expect(roles).to_have_count(1)
+    expect(page.locator("#role-name")).to_have_count(0)
     assert SECRET not in page.content()
     bob.close()
 
     # Phase 2: Bob opens his own role; starting a chat and duplicating are rewritten.
     bob = browser.new_context()
-    log_in(bob, app, bob_token)
+    log_in(bob, app.url, bob_token)
     page = bob.new_page()
-    _router(page, {bob_role: alice_role, str(bob_role): str(alice_role)}, (".select",), rewritten)
+    table = {bob_role: alice_role, str(bob_role): str(alice_role)}
+    rewrite_events(page, table, keep=(".select",), log=rewritten)
     page.goto(app.url + "/roles")
     page.locator('[data-testid="role-item"]', has_text="Bob 的角色").first.click()
     expect(page.locator("#role-name")).to_have_text("Bob 的角色")
     page.locator("#role-duplicate").click()
-    page.wait_for_timeout(800)
+    # The handler has answered once the page shows its notice; a copy would now be selected.
+    expect(page.locator("#roles-notice")).to_be_visible()
+    expect(page.locator("#role-name")).to_have_text("Bob 的角色")
+    mark = app.log_offset()
     page.locator("#role-start").click()
-    page.wait_for_timeout(1500)
-    if "/chat/" in page.url:
-        fake_llm.reset()
-        page.locator("#composer-input").fill("who am i talking to")
-        page.locator("#composer-input").press("Enter")
-        page.wait_for_timeout(1500)
-        for request in fake_llm.requests:
-            assert SECRET not in json.dumps(request.json, ensure_ascii=False)
+    app.wait_for_log(f"tried to start a chat with role {alice_role}: not theirs", since=mark)
+    assert "/chat/" not in page.url
     assert SECRET not in page.content()
     assert len(rewritten) >= 3, rewritten
 

@@ -4,31 +4,24 @@ with a clear message, the user's text stays in the composer, and the app recover
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Iterator
 
 import httpx
-import psycopg
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import log_in
-from tests.e2e.harness import AppServer, start_extra_app
-from tests.fakes.openai_server import FakeOpenAI, Reply
-from tests.fakes.tcp_proxy import TcpProxy
-from tests.fakes.wechat import dev_login
+from testkit.app import AppServer, start_extra_app
+from testkit.browser import log_in
+from testkit.fakes.openai_server import FakeOpenAI, Reply
+from testkit.fakes.tcp_proxy import TcpProxy
+from testkit.fakes.wechat import dev_login
+from testkit.postgres import pg_database_behind_proxy
 
 
 @pytest.fixture(scope="module")
 def pg_proxy() -> Iterator[tuple[TcpProxy, str]]:
-    name = f"chatapp_outage_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/test", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    proxy = TcpProxy(("127.0.0.1", 5432)).start()
-    yield proxy, f"postgresql+psycopg://postgres@127.0.0.1:{proxy.port}/{name}"
-    proxy.cut()
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/test", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with pg_database_behind_proxy("chatapp_outage") as proxy_and_url:
+        yield proxy_and_url
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +45,7 @@ def test_database_outage_is_explained_and_recovers(browser, outage_app, pg_proxy
     app, _ = outage_app
     proxy, _ = pg_proxy
     context = browser.new_context()
-    log_in(context, app, dev_login(app.url, "o_outage"))
+    log_in(context, app.url, dev_login(app.url, "o_outage"))
     page = context.new_page()
     page.goto(app.url + "/")
     page.locator("#composer-input").fill("before the outage")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fakes.reflex_socket import Protocol, ReflexSocket, capture_protocol, run_async
-from tests.fakes.wechat import dev_login
+from testkit.fakes.reflex_socket import Protocol, ReflexSocket, capture_protocol, run_async
+from testkit.fakes.wechat import dev_login
 
 # A JWT-shaped token (header {"alg":"HS256"}): what a hostile client would put in a payload.
 FAKE_JWT = (
@@ -29,8 +29,7 @@ def protocol(browser, app) -> Protocol:
 
 
 def test_a_flood_of_bad_events_logs_no_token_no_payload_and_little(app, protocol):
-    log_path = app.log_path
-    size_before = log_path.stat().st_size
+    since = app.log_offset()
     payload = {"token": FAKE_JWT, "text": f"{MARKER} " * 40}
 
     async def scenario() -> bool:
@@ -52,7 +51,7 @@ def test_a_flood_of_bad_events_logs_no_token_no_payload_and_little(app, protocol
     still_working = run_async(scenario())
     if not still_working:  # refused cleanly: a new socket works
         run_async(_fresh_socket_works(app, protocol))
-    grown = log_path.read_bytes()[size_before:].decode("utf-8", "replace")
+    grown = app.log_since(since)
     assert FAKE_JWT not in grown
     assert MARKER not in grown
     assert len(grown.encode()) < MAX_LOG_GROWTH, grown[-3000:]

@@ -6,44 +6,23 @@ kept and marked, "retry" works and the conversation stays usable.
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import dev_login, log_in, shot
-from tests.e2e.harness import AppServer, free_port, start_extra_app
+from testkit.app import AppServer, start_extra_app
+from testkit.browser import log_in, shot
+from testkit.fakes.llmock import llmock_server
+from testkit.fakes.wechat import dev_login
 
 
 @pytest.fixture(scope="module")
 def llmock_url() -> Iterator[str]:
-    port = free_port()
-    exe = Path(sys.executable).with_name("llmock")
-    proc = subprocess.Popen(
-        [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(url + "/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline or proc.poll() is not None:
-            raise RuntimeError("llmock did not start")
-        time.sleep(0.1)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+    with llmock_server() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +49,7 @@ def llmock_token(llmock_app) -> str:
 def fpage(browser, llmock_app, llmock_url, llmock_token) -> Iterator[Page]:
     httpx.post(llmock_url + "/_llmock/reset").raise_for_status()
     context = browser.new_context(viewport={"width": 1280, "height": 820}, locale="zh-CN")
-    log_in(context, llmock_app, llmock_token)
+    log_in(context, llmock_app.url, llmock_token)
     page = context.new_page()
     page.set_default_timeout(20_000)
     page.goto(llmock_app.url + "/")

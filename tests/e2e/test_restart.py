@@ -10,10 +10,10 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import log_in, shot
-from tests.e2e.harness import AppServer, start_extra_app
-from tests.fakes.openai_server import FakeOpenAI, Reply
-from tests.fakes.wechat import dev_login
+from testkit.app import AppServer, start_extra_app
+from testkit.browser import log_in, shot
+from testkit.fakes.openai_server import FakeOpenAI, Reply
+from testkit.fakes.wechat import dev_login
 
 PACE_CHARS_PER_S = 3 * 20
 LONG = "".join(f"[{i:04d}] checkpoint text. " for i in range(2000))
@@ -54,7 +54,7 @@ def test_kill_9_mid_stream_keeps_everything_up_to_the_last_checkpoint(
 ):
     app = restart_app
     context = browser.new_context()
-    log_in(context, app, dev_login(app.url, "o_restart"))
+    log_in(context, app.url, dev_login(app.url, "o_restart"))
     page = context.new_page()
     page.goto(app.url + "/")
     slow_llm.queue(Reply(text="first answer", chunks_per_s=0))

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import shot
-from tests.fakes.openai_server import Reply
+from testkit.browser import shot
+from testkit.fakes.openai_server import Reply
 
 PROMPT = "你是 E2E 测试角色，只用一句话回答。"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from tests.e2e.conftest import log_in
-from tests.fakes.wechat import dev_login
+from testkit.browser import log_in
+from testkit.fakes.wechat import dev_login
 
 
 def test_logout_everywhere_revokes_every_session(browser, app):
@@ -18,7 +18,7 @@ def test_logout_everywhere_revokes_every_session(browser, app):
             == 200
         )
     context = browser.new_context()
-    log_in(context, app, first)
+    log_in(context, app.url, first)
     page = context.new_page()
     page.goto(app.url + "/settings")
     page.locator("#logout-everywhere").click()
@@ -34,7 +34,7 @@ def test_logout_everywhere_revokes_every_session(browser, app):
             == 401
         )
     other = browser.new_context()
-    log_in(other, app, second)
+    log_in(other, app.url, second)
     other_page = other.new_page()
     other_page.goto(app.url + "/")
     other_page.wait_for_url("**/login**", timeout=15_000)

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.harness import AppServer
-from tests.fakes.openai_server import FakeOpenAI, Reply
-from tests.fakes.reflex_socket import Protocol, ReflexSocket, capture_protocol, run_async
-from tests.fakes.wechat import dev_login
+from testkit.app import AppServer
+from testkit.fakes.openai_server import FakeOpenAI, Reply
+from testkit.fakes.reflex_socket import Protocol, ReflexSocket, capture_protocol, run_async
+from testkit.fakes.wechat import dev_login
 
 # Streams for ~3 s (4 characters per chunk, 25 chunks a second): long enough for every hostile
 # event to land while it is live.

@@ -12,10 +12,10 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import log_in
-from tests.e2e.harness import AppServer, start_extra_app
-from tests.fakes.openai_server import FakeOpenAI, Reply
-from tests.fakes.wechat import dev_login
+from testkit.app import AppServer, start_extra_app
+from testkit.browser import log_in
+from testkit.fakes.openai_server import FakeOpenAI, Reply
+from testkit.fakes.wechat import dev_login
 
 ANSWER = '[data-testid="assistant-bubble"]'
 QUESTION = '[data-testid="user-bubble"]'
@@ -53,7 +53,7 @@ def _user_messages(app: AppServer, openid: str) -> int:
 
 def _page(browser, app: AppServer, openid: str) -> Page:
     context = browser.new_context(locale="zh-CN")
-    log_in(context, app, dev_login(app.url, openid))
+    log_in(context, app.url, dev_login(app.url, openid))
     page = context.new_page()
     page.set_default_timeout(15_000)
     return page

@@ -8,7 +8,7 @@ import threading
 
 from playwright.sync_api import expect
 
-from tests.fakes.openai_server import Reply
+from testkit.fakes.openai_server import Reply
 
 
 def test_locked_database_is_explained_and_recovers(page, app, fake_llm):

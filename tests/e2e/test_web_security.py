@@ -11,8 +11,8 @@ import socket
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.fakes.openai_server import Reply
-from tests.fakes.recording_http import RecordingServer
+from testkit.fakes.openai_server import Reply
+from testkit.fakes.recording_http import RecordingServer
 
 EVIL = "http://evil.example"
 

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from chatapp.llm import ChatClient
-from tests.fakes.openai_server import FakeOpenAI
+from testkit.fakes.openai_server import FakeOpenAI
 
 KEY = "sk-test-SECRET-0123456789abcdef"
 BASE = "https://llm.invalid/v1"

@@ -6,16 +6,14 @@ import os
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from chatapp.llm.__main__ import main
-from tests.fakes.openai_server import FakeOpenAI, Reply
+from testkit.fakes.openai_server import FakeOpenAI, Reply
+from testkit.paths import ROOT
 
 from .conftest import KEY
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -574,7 +574,7 @@ async def test_503_retry_after_is_honoured(make_client: MakeClient, sleeps: Reco
 async def test_read_pace_reads_in_batches_and_loses_nothing(fake) -> None:
     """With `read_pace`, chunks that arrive while the reader pauses come out together (one
     network read), not one wake-up per chunk; without it, one per chunk."""
-    from tests.fakes.openai_server import Reply
+    from testkit.fakes.openai_server import Reply
 
     text = "".join(f"{i:03d}," for i in range(60))  # 60 chunks of 4 chars at 100 chunks/s
 

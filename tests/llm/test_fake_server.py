@@ -1,4 +1,4 @@
-"""ChatClient over real HTTP against tests.fakes.openai_server.FakeOpenAI."""
+"""ChatClient over real HTTP against testkit.fakes.openai_server.FakeOpenAI."""
 
 from __future__ import annotations
 
@@ -19,7 +19,9 @@ from chatapp.llm import (
     StreamDone,
     TextDelta,
 )
-from tests.fakes.openai_server import FakeOpenAI, Reply
+from testkit.fakes.openai_server import FakeOpenAI, Reply
+from testkit.net import free_port
+from testkit.paths import ROOT
 
 from .conftest import KEY, MSGS, RecordingSleep
 
@@ -204,19 +206,12 @@ async def test_plain_text_error_and_server_without_key_check() -> None:
 
 
 async def test_fake_server_runs_as_its_own_process() -> None:
-    import socket
     import subprocess
     import sys
-    from pathlib import Path
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     args = ["--port", str(port), "--chunks-per-s", "500", "--api-key", KEY]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.openai_server", *args],
-        cwd=Path(__file__).resolve().parents[2],
-    )
+    proc = subprocess.Popen([sys.executable, "-m", "testkit.fakes.openai_server", *args], cwd=ROOT)
     try:
         async with ChatClient(f"http://127.0.0.1:{port}/v1", KEY, sleep=asyncio.sleep) as client:
             for _ in range(100):

@@ -1,18 +1,13 @@
 """ChatClient against the third-party llmock server, which judges the client's resilience.
 
-llmock runs as a subprocess on a free 127.0.0.1 port; `POST /_llmock/scenario` queues faults and
-`GET /_llmock/verdict` grades how the client reacted (backoff, Retry-After, retries of 4xx...).
+llmock runs as a subprocess on a free 127.0.0.1 port (`testkit.fakes.llmock`);
+`POST /_llmock/scenario` queues faults and `GET /_llmock/verdict` grades how the client reacted
+(backoff, Retry-After, retries of 4xx...).
 """
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,42 +21,15 @@ from chatapp.llm import (
     StreamDone,
     TextDelta,
 )
+from testkit.fakes.llmock import llmock_server
 
 MSGS = [{"role": "user", "content": "Say something"}]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def llmock_url() -> Iterator[str]:
-    port = _free_port()
-    exe = Path(sys.executable).with_name("llmock")
-    proc = subprocess.Popen(
-        [str(exe), "serve", "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "NO_PROXY": "127.0.0.1"},
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(url + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError("llmock did not start")
-            time.sleep(0.1)
+    with llmock_server() as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.fixture
