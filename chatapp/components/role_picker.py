@@ -6,8 +6,9 @@ from __future__ import annotations
 import reflex as rx
 
 from chatapp.components.text import t
-from chatapp.state.chat import ChatState, ThreadState
+from chatapp.state.chat import ChatState
 from chatapp.state.roles import ChatRoleState, RoleOption
+from chatapp.state.thread import ThreadState
 
 
 def _option(opt: rx.Var[RoleOption]) -> rx.Component:
