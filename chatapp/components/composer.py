@@ -9,7 +9,8 @@ import reflex as rx
 
 from chatapp.chat.conversations import MAX_MESSAGE_CHARS
 from chatapp.components.text import t
-from chatapp.state.chat import ChatState, ThreadState
+from chatapp.state.chat import ChatState
+from chatapp.state.thread import ThreadState
 
 
 def composer(send_key: rx.Var[str] | str = "enter") -> rx.Component:

@@ -7,8 +7,9 @@ import reflex as rx
 
 from chatapp.components.text import t
 from chatapp.roles.items import RoleChoice
-from chatapp.state.chat import ChatState, ThreadState
+from chatapp.state.chat import ChatState
 from chatapp.state.chat_role import ChatRoleState
+from chatapp.state.thread import ThreadState
 
 
 def _option(opt: rx.Var[RoleChoice]) -> rx.Component:

@@ -12,8 +12,9 @@ from chatapp.components.conversation_list import conversation_list
 from chatapp.components.layout import shell
 from chatapp.components.message_bubble import message_row
 from chatapp.components.text import t
-from chatapp.state.chat import ChatState, ThreadState
+from chatapp.state.chat import ChatState
 from chatapp.state.settings import SettingsState
+from chatapp.state.thread import ThreadState
 
 
 def _row(msg) -> rx.Component:

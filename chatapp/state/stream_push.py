@@ -14,8 +14,8 @@ arrive on the socket of the process that runs its follower).
 Grants: the handler that starts an answer job for a verified user records (tab, message, user)
 here, in this process's memory. The follower of that tab and message takes the grant and skips
 the state lock (bench/README.md, "concurrency"); any other follower — a reload, a resync, or an
-event a client made up — has no grant and is checked under the lock (see ChatState.follow). A
-grant is never derived from what the client sends.
+event a client made up — has no grant and is checked under the lock (see ChatState.follow, in
+chatapp/state/thread.py). A grant is never derived from what the client sends.
 """
 
 from __future__ import annotations

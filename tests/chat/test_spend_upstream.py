@@ -1,6 +1,6 @@
 """What a hostile user can push upstream: the attack of issue 20 (context window 200, token budget
 1,000,000, max tokens 128,000, stored in the conversation) against the real fake OpenAI server,
-through the turn the send handlers run (`state.chat._start_turn`). The server records what it
+through the turn the send handlers run (`chat.screens.start_turn`). The server records what it
 received; it must respect the operator's ceilings."""
 
 from __future__ import annotations
@@ -9,13 +9,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from chatapp.chat import answers, conversations, store
+from chatapp.chat import answers, conversations, screens, store
 from chatapp.chat.prompts import message_tokens
 from chatapp.chat.providers import get_router
 from chatapp.core.config import Settings, load_settings, set_settings
 from chatapp.core.db import session_scope
 from chatapp.models import Message, User
-from chatapp.state.chat import _start_turn
 from testkit.fakes.openai_server import FakeOpenAI, Reply
 
 KEY = "sk-upstream-test"
@@ -82,9 +81,8 @@ def _hostile_conversation(**params) -> tuple[int, str]:
 
 async def _send_through_the_turn(user_id: int, cid: str, settings: Settings) -> None:
     """What the send handlers do once the message passed the rate check: the turn, the request
-    (`_start_turn`), the model call, until the answer has ended."""
-    turn, request, _, _, _, _ = _start_turn(
-        user_id,
+    (`start_turn`), the model call, until the answer has ended."""
+    started = screens.start_turn(
         lambda s: conversations.send_message(
             s,
             user_id=user_id,
@@ -92,15 +90,15 @@ async def _send_through_the_turn(user_id: int, cid: str, settings: Settings) -> 
             text="and now?",
             max_answers=settings.max_concurrent_answers,
         ),
-        "zh",
-        True,
-        None,
+        user_id=user_id,
+        lang="zh",
+        appending=True,
     )
     job = answers.start_answer(
         user_id=user_id,
-        message_id=turn.assistant_message_id,
-        request=request,
-        client=get_router().client_for(request.model),
+        message_id=started.turn.assistant_message_id,
+        request=started.request,
+        client=get_router().client_for(started.request.model),
     )
     await job.done.wait()
     assert job.status == "done"
