@@ -22,12 +22,12 @@ from chatapp.chat.providers import get_router
 from chatapp.core import parameters
 from chatapp.core.config import get_settings
 from chatapp.errors import NotFound
-from chatapp.state.chat_base import in_worker
 from chatapp.state.conversation_list import ConversationList
 from chatapp.state.sending import Sending
-from chatapp.state.thread import AnswerFollower, ThreadState
+from chatapp.state.thread import AnswerFollower
+from chatapp.state.worker import in_session
 
-__all__ = ["ChatState", "ThreadState"]
+__all__ = ["ChatState"]
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class ChatState(Sending, AnswerFollower, ConversationList, rx.State):
     notice: str = ""
 
     async def _load_conversation(self, user_id: int, conversation_id: str) -> None:
-        view = await in_worker(
+        view = await in_session(
             screens.conversation_view,
             user_id=user_id,
             conversation_id=conversation_id,
@@ -120,7 +120,7 @@ class ChatState(Sending, AnswerFollower, ConversationList, rx.State):
         user_id = await self._user_id()
         if user_id is None:
             return rx.redirect("/login")
-        cid = await in_worker(organize.create_conversation, user_id=user_id)
+        cid = await in_session(organize.create_conversation, user_id=user_id)
         # Switch now, so a message typed before the navigation lands goes to the new chat.
         await self._load_conversation(user_id, cid)
         await self._refresh_list(user_id)
@@ -145,7 +145,7 @@ class ChatState(Sending, AnswerFollower, ConversationList, rx.State):
         if "model" in form:
             fields["model"] = get_router().resolve(str(form["model"]))
         self.notice = ""
-        await in_worker(
+        await in_session(
             store.update_conversation, user_id=user_id, conversation_id=self.current_id, **fields
         )
         await self._load_conversation(user_id, self.current_id)
@@ -162,7 +162,7 @@ class ChatState(Sending, AnswerFollower, ConversationList, rx.State):
         thread = await self._thread()
         if user_id is None or not self.current_id or not thread.messages:
             return
-        page = await in_worker(
+        page = await in_session(
             screens.earlier_page,
             user_id=user_id,
             conversation_id=self.current_id,
@@ -190,7 +190,7 @@ class ChatState(Sending, AnswerFollower, ConversationList, rx.State):
         thread = await self._thread()
         if user_id is None or int(message_id) == thread.streaming_id:
             return
-        n = await in_worker(store.delete_messages, user_id=user_id, message_ids=[int(message_id)])
+        n = await in_session(store.delete_messages, user_id=user_id, message_ids=[int(message_id)])
         if n == 0:
             log.warning("user %s tried to delete message %s: not theirs", user_id, message_id)
             return
@@ -203,7 +203,7 @@ class ChatState(Sending, AnswerFollower, ConversationList, rx.State):
         if user_id is None or not self.current_id or (await self._thread()).streaming_id >= 0:
             return
         try:
-            await in_worker(
+            await in_session(
                 conversations.clear_context, user_id=user_id, conversation_id=self.current_id
             )
         except NotFound:

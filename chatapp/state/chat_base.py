@@ -1,5 +1,6 @@
 """What every part of the chat page's state uses: the logged-in user, the page's language,
-assigning only the vars that changed, and running a use case in a worker thread.
+and assigning only the vars that changed (use cases run in a worker thread through
+`chatapp/state/worker.py`).
 
 `ChatBase` is the Reflex state mixin under the parts ChatState (chatapp/state/chat.py) is assembled
 from — sending.py, thread.py, conversation_list.py — so all of them are one Reflex state with one
@@ -8,33 +9,12 @@ name: one lock and one fetch per event, as the benchmarks measured.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any
 
 import reflex as rx
-from sqlmodel import Session
 
-from chatapp.core.db import session_scope
 from chatapp.state.auth import AuthState
 from chatapp.state.ui import UIState
-
-P = ParamSpec("P")
-T = TypeVar("T")
-
-
-async def in_worker(
-    fn: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
-) -> T:
-    """Runs a session-first use case in a worker thread, in a session scope of its own (committed
-    when it returns). A handler that blocks the event loop stalls every stream of the process
-    (bench/README.md, "concurrency")."""
-
-    def run() -> T:
-        with session_scope() as session:
-            return fn(session, *args, **kwargs)
-
-    return await asyncio.to_thread(run)
 
 
 def assign_changed(state: rx.State, values: dict[str, Any]) -> None:

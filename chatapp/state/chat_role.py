@@ -17,7 +17,8 @@ from chatapp.errors import NotFound
 from chatapp.roles import binding
 from chatapp.roles.items import RoleChoice, role_choices
 from chatapp.state.auth import AuthState
-from chatapp.state.chat import ChatState, ThreadState
+from chatapp.state.chat import ChatState
+from chatapp.state.thread import ThreadState
 from chatapp.state.ui import UIState
 from chatapp.state.worker import in_session
 

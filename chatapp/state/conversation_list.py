@@ -15,8 +15,9 @@ import reflex as rx
 
 from chatapp.chat import answers, organize, screens
 from chatapp.chat.items import ConversationItem
-from chatapp.state.chat_base import ChatBase, in_worker
+from chatapp.state.chat_base import ChatBase
 from chatapp.state.thread import ThreadState
+from chatapp.state.worker import in_session
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ class ConversationList(ChatBase, mixin=True):
         async def _clear_current(self) -> None: ...
 
     async def _refresh_list(self, user_id: int) -> None:
-        page = await in_worker(
+        page = await in_session(
             screens.list_page,
             user_id=user_id,
             query=self.search_query,
@@ -104,7 +105,7 @@ class ConversationList(ChatBase, mixin=True):
         user_id = await self._user_id()
         if user_id is None or not title:
             return
-        stored = await in_worker(
+        stored = await in_session(
             organize.rename, user_id=user_id, conversation_id=conversation_id, title=title
         )
         if stored is None:
@@ -120,7 +121,7 @@ class ConversationList(ChatBase, mixin=True):
         user_id = await self._user_id()
         if user_id is None:
             return
-        pinned = await in_worker(
+        pinned = await in_session(
             organize.toggle_pin, user_id=user_id, conversation_id=conversation_id
         )
         if pinned is None:
@@ -159,7 +160,7 @@ class ConversationList(ChatBase, mixin=True):
             if job is not None and job.user_id == user_id:
                 job.cancel()
                 await job.done.wait()
-        deleted = await in_worker(
+        deleted = await in_session(
             organize.delete_conversation, user_id=user_id, conversation_id=conversation_id
         )
         if not deleted:

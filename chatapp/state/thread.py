@@ -27,7 +27,8 @@ from chatapp.chat import answers, pace, screens
 from chatapp.chat.items import MessageItem, keep_keys
 from chatapp.state import stream_push
 from chatapp.state.auth import AuthState
-from chatapp.state.chat_base import ChatBase, assign_changed, in_worker
+from chatapp.state.chat_base import ChatBase, assign_changed
+from chatapp.state.worker import in_session
 
 log = logging.getLogger(__name__)
 
@@ -300,7 +301,7 @@ class AnswerFollower(ChatBase, mixin=True):
             # No need to read back what it just wrote.
             final = screens.final_view(*job.saved, lang=lang)
         else:
-            final = await in_worker(
+            final = await in_session(
                 screens.final_answer, user_id=user_id, message_id=message_id, lang=lang
             )
         if final is None:
