@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from chatapp.api.routes import build_api
+from chatapp.components.text import t
 from chatapp.core.config import get_settings
 from chatapp.core.origins import origin_checker
 from chatapp.pages.chat import chat_page
@@ -39,6 +40,8 @@ app = rx.App(
         # <html lang> follows the UI language (zh-CN / en).
         rx.script(src="/lang.js"),
     ],
+    # Reflex's toast region is labelled "Notifications alt+T" unless told: in the UI's language.
+    toaster=rx.toast.provider(custom_attrs={"containerAriaLabel": t("a11y.notifications")}),
     api_transformer=build_api(settings),
     backend_exception_handler=on_backend_error,
 )

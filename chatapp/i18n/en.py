@@ -215,6 +215,7 @@ MESSAGES: dict[str, str] = {
     "answer.error.redirect": "The model service's URL answered with a redirect to {host} instead of an answer; the server does not follow redirects. Check the API base URL (http or https, the trailing /v1).",
     "answer.error.redirect_nowhere": "The model service's URL answered with a redirect instead of an answer; the server does not follow redirects. Check the API base URL (http or https, the trailing /v1).",
     "a11y.role_picker": "Role",
+    "a11y.notifications": "Notifications",
     "a11y.skip_to_chat": "Skip to chat",
     "a11y.skip_to_main": "Skip to main content",
     "a11y.conversation_menu": "Conversation actions",

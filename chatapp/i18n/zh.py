@@ -214,6 +214,7 @@ MESSAGES: dict[str, str] = {
     "answer.error.redirect": "模型服务地址没有回答，而是重定向到了 {host}；服务器不会跟随重定向。请检查 API 地址（http 还是 https、末尾的 /v1）。",
     "answer.error.redirect_nowhere": "模型服务地址没有回答，而是返回了重定向；服务器不会跟随重定向。请检查 API 地址（http 还是 https、末尾的 /v1）。",
     "a11y.role_picker": "角色",
+    "a11y.notifications": "通知",
     "a11y.skip_to_chat": "跳到对话",
     "a11y.skip_to_main": "跳到主要内容",
     "a11y.conversation_menu": "对话操作",

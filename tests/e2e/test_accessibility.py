@@ -164,3 +164,22 @@ def test_no_serious_axe_violations(state, lang, scheme, a11y_page, app, conversa
     violations = axe_violations(page)
     shot(page, f"a11y-{state}-{lang}-{scheme}")
     assert not violations, f"axe on {state} ({lang}, {scheme}):\n{describe(violations)}"
+    # axe rates these "moderate": one main landmark and one h1 on every page.
+    assert page.locator("main, [role=main]").count() == 1
+    assert page.locator("h1").count() == 1
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_first_tab_reaches_a_skip_link_to_the_chat(lang, a11y_page, app, conversation_url):
+    page = a11y_page(lang, "light")
+    _conversation(page, app.url, conversation_url)
+    link = page.locator("#skip-link")
+    expect(link).not_to_be_in_viewport()
+    page.keyboard.press("Tab")
+    expect(link).to_be_focused()
+    expect(link).to_have_text("跳到对话" if lang == "zh" else "Skip to chat")
+    expect(link).to_be_in_viewport()
+    shot(page, f"a11y-skip-link-{lang}")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"#main-content$"))
+    assert page.evaluate("document.getElementById('main-content').getAttribute('role')") == "main"
