@@ -5,6 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 TOOLS := $(CURDIR)/.tools
 BUN_VERSION := 1.4.4
+AXE_VERSION := 4
 PORT ?= 3000
 export REFLEX_USE_SYSTEM_BUN := 1
 export PATH := $(TOOLS)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
@@ -24,7 +25,12 @@ $(TOOLS)/node_modules/.bin/bun:
 	mkdir -p $(TOOLS)
 	npm install --silent --no-audit --no-fund --prefix $(TOOLS) bun@$(BUN_VERSION)
 
-setup: $(VENV)/.installed $(TOOLS)/node_modules/.bin/bun
+# axe-core: the accessibility checks of tests/e2e/test_accessibility.py inject its axe.min.js.
+$(TOOLS)/node_modules/axe-core/axe.min.js:
+	mkdir -p $(TOOLS)
+	npm install --silent --no-audit --no-fund --prefix $(TOOLS) axe-core@$(AXE_VERSION)
+
+setup: $(VENV)/.installed $(TOOLS)/node_modules/.bin/bun $(TOOLS)/node_modules/axe-core/axe.min.js
 	mkdir -p data
 
 # System packages the browser and topology tests need (Debian; run as root).

@@ -5,10 +5,12 @@ from __future__ import annotations
 import reflex as rx
 
 from chatapp.api.routes import build_api
+from chatapp.components.text import t
 from chatapp.core.config import get_settings
 from chatapp.core.origins import origin_checker
 from chatapp.pages.chat import chat_page
 from chatapp.pages.login import login_page
+from chatapp.pages.not_found import not_found_page
 from chatapp.pages.roles import roles_page
 from chatapp.pages.settings import settings_page
 from chatapp.server.boot import startup
@@ -35,7 +37,11 @@ app = rx.App(
         rx.el.meta(name="theme-color", content="#07c160"),
         # Refuses a text too big to send before it is sent, and keeps it (see the file).
         rx.script(src="/send_guard.js"),
+        # <html lang> follows the UI language (zh-CN / en).
+        rx.script(src="/lang.js"),
     ],
+    # Reflex's toast region is labelled "Notifications alt+T" unless told: in the UI's language.
+    toaster=rx.toast.provider(custom_attrs={"containerAriaLabel": t("a11y.notifications")}),
     api_transformer=build_api(settings),
     backend_exception_handler=on_backend_error,
 )
@@ -66,3 +72,5 @@ app.add_page(
 # In each worker, once it serves (see chatapp/server/tuning.py).
 app.register_lifespan_task(tune_process)
 app.add_page(login_page, route="/login", title="登录 · chatapp", on_load=LoginState.on_load)
+# Any address without a page: localised, with a link home (Reflex's 404 route).
+app.add_page(not_found_page, route="404", title="404 · chatapp")

@@ -13,7 +13,10 @@ from chatapp.state.chat import ChatState
 
 
 def _field(label_key: str, control: rx.Component) -> rx.Component:
-    return rx.box(rx.text(t(label_key), size="1", color_scheme="gray"), control, width="100%")
+    # A <label>: the control inside is named by the text.
+    return rx.el.label(
+        rx.text(t(label_key), size="1", color_scheme="gray"), control, style={"display": "block"}
+    )
 
 
 def _bound(name: str, end: str) -> str:
@@ -124,6 +127,7 @@ def settings_panel() -> rx.Component:
                 no_validate=True,
             ),
             width="260px",
+            aria_label=t("chat.settings"),
         ),
     )
 
@@ -149,6 +153,7 @@ def chat_header() -> rx.Component:
             size="1",
             variant="soft",
             id="model-picker",
+            custom_attrs={"aria-label": t("chat.model")},
         ),
         settings_panel(),
         class_name="dialog-head",

@@ -43,8 +43,7 @@ def _menu(conv: rx.Var[ConversationItem]) -> rx.Component:
                 variant="ghost",
                 color_scheme="gray",
                 class_name="menu",
-                aria_label="menu",
-                on_click=rx.stop_propagation,
+                aria_label=t("a11y.conversation_menu"),
             ),
         ),
         rx.dropdown_menu.content(
@@ -93,7 +92,9 @@ def conversation_row(
                 class_name="conv-link",
                 underline="none",
             ),
-            rx.box(_menu(conv), class_name="menu-wrap"),
+            # The stop is here, not on the button: a trigger child with on_click gets wrapped in a
+            # div that carries the menu's ARIA attributes (not allowed on a div).
+            rx.box(_menu(conv), class_name="menu-wrap", on_click=rx.stop_propagation),
             class_name=rx.cond(
                 active, "conv-item active", rx.cond(conv.pinned, "conv-item pinned", "conv-item")
             ),

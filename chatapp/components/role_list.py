@@ -121,6 +121,10 @@ def role_list() -> rx.Component:
             ),
             class_name="conv-list",
             id="role-list",
+            # Scrollable: reachable by keyboard, named for screen readers.
+            tab_index=0,
+            role="region",
+            aria_label=t("a11y.roles_heading"),
         ),
         rx.el.label(
             rx.checkbox(
@@ -128,6 +132,7 @@ def role_list() -> rx.Component:
                 on_change=RolesState.set_all_languages,
                 size="1",
                 id="roles-all-languages",
+                aria_label=t("roles.all_languages"),
             ),
             t("roles.all_languages"),
             class_name="list-foot",

@@ -22,7 +22,11 @@ def role_picker() -> rx.Component:
         rx.box(
             rx.select.root(
                 rx.select.trigger(
-                    placeholder=t("roles.none"), variant="soft", color="gray", id="role-picker"
+                    placeholder=t("roles.none"),
+                    variant="soft",
+                    color="var(--gray-11)",
+                    id="role-picker",
+                    aria_label=t("a11y.role_picker"),
                 ),
                 rx.select.content(rx.foreach(ChatRoleState.options, _option), position="popper"),
                 value=ChatState.current_role_id.to_string(),

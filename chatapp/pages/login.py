@@ -13,7 +13,7 @@ import reflex as rx
 from chatapp.components.login_code import login_code_form
 from chatapp.components.login_scan import login_scan
 from chatapp.components.login_simulator import login_simulator
-from chatapp.components.text import t
+from chatapp.components.text import lang_marker, t
 from chatapp.state.auth import LoginState
 from chatapp.state.ui import UIState
 
@@ -34,7 +34,7 @@ def login_page() -> rx.Component:
     mode = LoginState.login_mode
     parts: list[rx.Component] = [
         _language_switch(),
-        rx.heading(t("login.title"), size="6", text_align="center"),
+        rx.heading(t("login.title"), as_="h1", size="6", text_align="center"),
         rx.text(t("login.subtitle"), size="2", color_scheme="gray", text_align="center"),
         rx.cond((mode == "scan") | (mode == "both"), login_scan()),
         rx.cond(
@@ -57,7 +57,9 @@ def login_page() -> rx.Component:
             width="min(420px, 94vw)",
             id="login-card",
         ),
+        lang_marker(),
         min_height="100vh",
         padding="16px",
         background="var(--gray-2)",
+        custom_attrs={"role": "main"},
     )

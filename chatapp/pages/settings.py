@@ -7,7 +7,7 @@ import reflex as rx
 
 from chatapp.components.confirm_dialog import confirm_dialog
 from chatapp.components.layout import shell
-from chatapp.components.text import t
+from chatapp.components.text import LABEL_THUMBS, t
 from chatapp.roles.items import RoleChoice
 from chatapp.state.auth import AuthState
 from chatapp.state.settings import ModelChoice, SettingsState
@@ -64,13 +64,15 @@ def _appearance() -> rx.Component:
             rx.hstack(
                 rx.slider(
                     default_value=[SettingsState.font_size],
-                    key=SettingsState.font_size.to_string(),
+                    key=SettingsState.font_size.to_string() + UIState.lang,
                     min=12,
                     max=22,
                     step=1,
                     on_value_commit=SettingsState.set_font_size,
                     width="180px",
                     id="settings-font-size",
+                    data_thumb_label=t("settings.font_size"),
+                    on_mount=rx.call_script(LABEL_THUMBS),
                 ),
                 rx.text(SettingsState.font_px, class_name="setting-value"),
                 align="center",
@@ -99,7 +101,11 @@ def _chat() -> rx.Component:
         _row(
             "settings.default_model",
             rx.select.root(
-                rx.select.trigger(id="settings-default-model", width="220px"),
+                rx.select.trigger(
+                    id="settings-default-model",
+                    width="220px",
+                    aria_label=t("settings.default_model"),
+                ),
                 rx.select.content(rx.foreach(SettingsState.model_choices, _choice)),
                 value=SettingsState.default_model,
                 on_change=SettingsState.set_default_model,
@@ -108,7 +114,11 @@ def _chat() -> rx.Component:
         _row(
             "settings.default_role",
             rx.select.root(
-                rx.select.trigger(id="settings-default-role", width="220px"),
+                rx.select.trigger(
+                    id="settings-default-role",
+                    width="220px",
+                    aria_label=t("settings.default_role"),
+                ),
                 rx.select.content(
                     rx.foreach(SettingsState.role_choices, _choice), position="popper"
                 ),
