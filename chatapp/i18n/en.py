@@ -214,4 +214,11 @@ MESSAGES: dict[str, str] = {
     "chat.limit.answers": "Too many answers at once: at most {n} per user. Wait for one to finish (or stop it), then try again.",
     "answer.error.redirect": "The model service's URL answered with a redirect to {host} instead of an answer; the server does not follow redirects. Check the API base URL (http or https, the trailing /v1).",
     "answer.error.redirect_nowhere": "The model service's URL answered with a redirect instead of an answer; the server does not follow redirects. Check the API base URL (http or https, the trailing /v1).",
+    "settings.error.base_url.too_long": "The API URL is too long (at most 512 characters).",
+    "settings.error.base_url.unparsable": "The API URL cannot be parsed; check its spelling.",
+    "settings.error.base_url.scheme": "The API URL must start with http:// or https:// and name a host.",
+    "settings.error.base_url.credentials": "The API URL must not contain a user name or password (they would end up in logs); put the key in the API key field.",
+    "settings.error.base_url.query": "The API URL must not contain a query (?…) or a #fragment.",
+    "settings.error.base_url.internal": "This API URL cannot be used: it points at an internal or local address, which the server does not call. The operator can allow it in USER_BASE_URL_ALLOW.",
+    "settings.error.base_url.unresolved": "This API URL cannot be used: its host name does not resolve (not found in DNS); check its spelling.",
 }

@@ -213,4 +213,11 @@ MESSAGES: dict[str, str] = {
     "chat.limit.answers": "同时生成的回答太多了：每人最多 {n} 个。请等其他回答结束（或停止它们）后再试。",
     "answer.error.redirect": "模型服务地址没有回答，而是重定向到了 {host}；服务器不会跟随重定向。请检查 API 地址（http 还是 https、末尾的 /v1）。",
     "answer.error.redirect_nowhere": "模型服务地址没有回答，而是返回了重定向；服务器不会跟随重定向。请检查 API 地址（http 还是 https、末尾的 /v1）。",
+    "settings.error.base_url.too_long": "API 地址太长（最多 512 个字符）。",
+    "settings.error.base_url.unparsable": "API 地址无法解析，请检查拼写。",
+    "settings.error.base_url.scheme": "API 地址必须以 http:// 或 https:// 开头，并包含主机名。",
+    "settings.error.base_url.credentials": "API 地址里不能包含用户名或密码（它们会出现在日志里）；请把密钥填在 API Key 里。",
+    "settings.error.base_url.query": "API 地址里不能包含查询参数（?…）或 #片段。",
+    "settings.error.base_url.internal": "不能使用这个 API 地址：它指向内网或本机地址，服务器不会访问。管理员可以在 USER_BASE_URL_ALLOW 里允许它。",
+    "settings.error.base_url.unresolved": "不能使用这个 API 地址：它的主机名无法解析（DNS 找不到），请检查拼写。",
 }

@@ -188,7 +188,8 @@ def _api() -> rx.Component:
                 class_name="btn-row end",
             ),
             on_submit=SettingsState.save_api,
-            reset_on_submit=True,
+            # A refused save keeps what was typed; a saved one empties the key field itself.
+            reset_on_submit=False,
         ),
     )
 

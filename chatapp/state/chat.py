@@ -234,8 +234,14 @@ class ChatState(rx.State):
             return rx.redirect("/login")
         router = get_router()
         await router.refresh_models()  # cached; asks the provider at most every 10 minutes
+        # A user's own API key answers on a deployment without a provider (not the demo model).
+        own_key = await asyncio.to_thread(_has_own_key, user_id)
         self._assign(
-            models=router.model_ids(), demo=router.demo, notice="", editing_id=-1, renaming_id=""
+            models=router.model_ids(own_key=own_key),
+            demo=router.is_demo(own_key=own_key),
+            notice="",
+            editing_id=-1,
+            renaming_id="",
         )
         await self._refresh_list(user_id)
         path = urlsplit(str(self.router.url)).path.rstrip("/")
@@ -397,7 +403,8 @@ class ChatState(rx.State):
             self.notice = parameters.describe(exc, await self._lang())
             return
         if "model" in form:
-            fields["model"] = get_router().resolve(str(form["model"]))
+            own_key = await asyncio.to_thread(_has_own_key, user_id)
+            fields["model"] = get_router().resolve(str(form["model"]), own_key=own_key)
         self.notice = ""
         with session_scope() as session:
             store.update_conversation(
@@ -931,7 +938,9 @@ def _conversation_view(
         "not_found": False,
         "current_id": conv.id,
         "current_title": conv.title or translate("chat.untitled", lang),
-        "current_model": router.resolve(conv.model),
+        "current_model": router.resolve(
+            conv.model, own_key=preferences.has_own_key(session, user_id=user_id)
+        ),
         "current_temperature": params["temperature"],
         "current_top_p": params["top_p"] if params["top_p"] is not None else 1.0,
         # The stored value, not the operator's default reply length: 0 saves back as unset.
@@ -950,10 +959,18 @@ def _conversation_view(
     return shown, thread
 
 
+def _has_own_key(user_id: int) -> bool:
+    with session_scope() as session:
+        return preferences.has_own_key(session, user_id=user_id)
+
+
 def _create_conversation(session: Session, user_id: int) -> str:
     """A new conversation with the user's default model and role (settings page); its id."""
+    own_key = preferences.has_own_key(session, user_id=user_id)
     fields = preferences.new_conversation_fields(
-        session, user_id=user_id, resolve_model=get_router().resolve
+        session,
+        user_id=user_id,
+        resolve_model=lambda model: get_router().resolve(model, own_key=own_key),
     )
     return store.create_conversation(session, user_id=user_id, **fields).id
 

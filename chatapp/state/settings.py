@@ -108,11 +108,12 @@ class SettingsState(rx.State):
             return rx.redirect("/login")
         lang = (await self.get_state(UIState)).lang
         self.notice = self.error = self.api_error = ""
+        prefs = await in_session(preferences.get_preferences, user_id=user_id)
+        own_key = prefs.api_key_hint != ""
         self.model_choices = [
             ModelChoice("auto", translate("settings.default_model.auto", lang)),
-            *(ModelChoice(m, m) for m in get_router().model_ids()),
+            *(ModelChoice(m, m) for m in get_router().model_ids(own_key=own_key)),
         ]
-        prefs = await in_session(preferences.get_preferences, user_id=user_id)
         self.role_choices = await in_session(
             role_choices, user_id=user_id, lang=lang, chosen_id=prefs.default_role_id
         )
@@ -128,7 +129,7 @@ class SettingsState(rx.State):
             prefs = await in_session(
                 preferences.update_preferences,
                 user_id=user_id,
-                models=get_router().model_ids(),
+                models=get_router().model_ids(own_key=self.api_key_hint != ""),
                 **changes,
             )
         except InvalidInput as exc:
@@ -183,7 +184,7 @@ class SettingsState(rx.State):
         """Saves the user's own API key (encrypted) and base URL."""
         user_id = await self._user_id()
         if user_id is None:
-            return
+            return None
         lang = (await self.get_state(UIState)).lang
         config = get_settings()
         try:
@@ -197,12 +198,16 @@ class SettingsState(rx.State):
                 allow=config.user_base_url_allow,
             )
         except InvalidInput as exc:
-            self.api_error = translate(f"settings.error.{exc.reason}", lang)
-            return
+            # Which rule refused it; the form keeps what was typed (it is not reset on submit).
+            self.api_error = translate(preferences.refusal_key(exc), lang)
+            self.notice = ""
+            return None
         self.api_error = ""
         self.api_key_hint = prefs.api_key_hint
         self.api_base_url = prefs.api_base_url
         self.notice = translate("settings.saved", lang)
+        # Saved: the key field empties (the key is write-only; the hint shows its last 4).
+        return rx.set_value("settings-api-key", "")
 
     @rx.event
     async def clear_api(self):
