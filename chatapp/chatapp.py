@@ -35,6 +35,8 @@ app = rx.App(
         rx.el.meta(name="theme-color", content="#07c160"),
         # Refuses a text too big to send before it is sent, and keeps it (see the file).
         rx.script(src="/send_guard.js"),
+        # The browser's time zone into a cookie: times show in local time (chatapp/core/timefmt).
+        rx.script(src="/time_zone.js"),
     ],
     api_transformer=build_api(settings),
     backend_exception_handler=on_backend_error,

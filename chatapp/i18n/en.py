@@ -221,4 +221,6 @@ MESSAGES: dict[str, str] = {
     "settings.error.base_url.query": "The API URL must not contain a query (?…) or a #fragment.",
     "settings.error.base_url.internal": "This API URL cannot be used: it points at an internal or local address, which the server does not call. The operator can allow it in USER_BASE_URL_ALLOW.",
     "settings.error.base_url.unresolved": "This API URL cannot be used: its host name does not resolve (not found in DNS); check its spelling.",
+    "login.signed_out_elsewhere": "You were signed out on another device (sign out everywhere). Please log in again.",
+    "roles.imported_skipped": "Imported {n} roles; skipped {k} identical to roles you already have",
 }

@@ -231,7 +231,7 @@ class ChatState(rx.State):
         """on_load of `/` and `/chat/[cid]`: the list, and the conversation in the URL."""
         user_id = await self._user_id()
         if user_id is None:
-            return rx.redirect("/login")
+            return AuthState.require_login  # to /login?next=<this page>
         router = get_router()
         await router.refresh_models()  # cached; asks the provider at most every 10 minutes
         # A user's own API key answers on a deployment without a provider (not the demo model).

@@ -29,7 +29,7 @@ from chatapp.i18n import translate
 from chatapp.preferences import Preferences
 from chatapp.roles.items import RoleChoice, role_choices
 from chatapp.state.auth import AuthState
-from chatapp.state.ui import UIState
+from chatapp.state.ui import UIState, zone_script
 from chatapp.state.worker import in_session
 
 log = logging.getLogger(__name__)
@@ -98,14 +98,16 @@ class SettingsState(rx.State):
         stored = prefs.stored
         # A user who never saved settings keeps the language this browser chose.
         await self._show_preferences(prefs, set_language=stored)
-        return theme_script(prefs.theme) if stored else None
+        # Times show in the browser's zone: its cookie may not have reached this first event.
+        zone = zone_script()
+        return [theme_script(prefs.theme), zone] if stored else zone
 
     @rx.event
     async def load_page(self):
         """on_load of /settings: the options of the selects."""
         user_id = await self._user_id()
         if user_id is None:
-            return rx.redirect("/login")
+            return AuthState.require_login  # to /login?next=/settings
         lang = (await self.get_state(UIState)).lang
         self.notice = self.error = self.api_error = ""
         prefs = await in_session(preferences.get_preferences, user_id=user_id)
@@ -158,6 +160,15 @@ class SettingsState(rx.State):
     async def set_send_key(self, key: str):
         """Enter or Ctrl+Enter sends."""
         await self._save_preferences(send_key=key)
+
+    @rx.event
+    def preview_font_size(self, value: list[int | float]):
+        """The slider moves (saved when it is released: `set_font_size`)."""
+        size = value[0] if isinstance(value, list) and value else value
+        if isinstance(size, int | float):
+            self.font_size = min(
+                max(int(size), preferences.FONT_SIZE_MIN), preferences.FONT_SIZE_MAX
+            )
 
     @rx.event
     async def set_font_size(self, value: list[int | float]):
