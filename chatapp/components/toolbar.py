@@ -29,7 +29,8 @@ def toolbar(active: str) -> rx.Component:
             AuthState.avatar_text,
             class_name="avatar-self",
             title=AuthState.nickname,
-            background_color=AuthState.avatar_colour,
+            # Repeated `&`: outranks the stylesheet's `.dark .toolbar .avatar-self` colour.
+            style={"&&&&": {"background": AuthState.avatar_colour}},
             id="avatar-self",
         ),
         _nav("message-circle", "/", "nav.chat", active == "chat"),
