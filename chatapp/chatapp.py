@@ -39,6 +39,8 @@ app = rx.App(
         rx.script(src="/send_guard.js"),
         # <html lang> follows the UI language (zh-CN / en).
         rx.script(src="/lang.js"),
+        # The browser's time zone into a cookie: times show in local time (chatapp/core/timefmt).
+        rx.script(src="/time_zone.js"),
     ],
     # Reflex's toast region is labelled "Notifications alt+T" unless told: in the UI's language.
     toaster=rx.toast.provider(custom_attrs={"containerAriaLabel": t("a11y.notifications")}),

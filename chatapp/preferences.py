@@ -128,13 +128,52 @@ def _clean_base_url(value: str) -> str | None:
     value = value.strip().rstrip("/")
     if not value:
         return None
-    parts = urlsplit(value)
-    if parts.scheme not in {"http", "https"} or not parts.netloc or len(value) > 512:
-        raise InvalidInput("bad_base_url", "api_base_url")
-    if parts.username or parts.password or parts.query or parts.fragment:
+    if len(value) > 512:
+        raise InvalidInput("bad_base_url", "too_long")
+    try:
+        parts = urlsplit(value)
+    except ValueError as exc:
+        raise InvalidInput("bad_base_url", "unparsable") from exc
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise InvalidInput("bad_base_url", "scheme")
+    if parts.username or parts.password:
         # Credentials or query strings in a base URL would end up in logs; refuse them.
-        raise InvalidInput("bad_base_url", "api_base_url")
+        raise InvalidInput("bad_base_url", "credentials")
+    if parts.query or parts.fragment:
+        raise InvalidInput("bad_base_url", "query")
     return value
+
+
+# Why a base URL was refused, as the settings page names it (`refusal_key`): the
+# `InvalidInput.detail` of `_clean_base_url`, or the start of `BlockedURL.detail` (url_guard).
+_REFUSALS = {
+    "too_long": "too_long",
+    "unparsable": "unparsable",
+    "scheme": "scheme",
+    "credentials": "credentials",
+    "query": "query",
+    "unparsable URL": "unparsable",
+    "scheme is not http(s)": "scheme",
+    "userinfo in the URL": "credentials",
+    "no host": "scheme",
+    "internal address": "internal",
+    "host does not resolve": "unresolved",
+}
+
+
+def refusal_key(exc: InvalidInput) -> str:
+    """The i18n key that says which rule refused a save (`settings.error.<reason>[.<rule>]`)."""
+    if exc.reason in {"bad_base_url", "blocked_base_url"}:
+        for start, rule in _REFUSALS.items():
+            if exc.detail.startswith(start):
+                return f"settings.error.base_url.{rule}"
+    return f"settings.error.{exc.reason}"
+
+
+def has_own_key(session: Session, *, user_id: int) -> bool:
+    """True when the user saved an API key of their own (whether it still decrypts aside)."""
+    row = session.get(UserSettings, user_id)
+    return row is not None and bool(row.api_key_enc)
 
 
 def set_api_credentials(

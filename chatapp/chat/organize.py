@@ -29,8 +29,11 @@ def create_conversation(session: Session, *, user_id: int) -> str:
     Returns:
         The new conversation's id.
     """
+    own_key = preferences.has_own_key(session, user_id=user_id)
     fields = preferences.new_conversation_fields(
-        session, user_id=user_id, resolve_model=get_router().resolve
+        session,
+        user_id=user_id,
+        resolve_model=lambda model: get_router().resolve(model, own_key=own_key),
     )
     return store.create_conversation(session, user_id=user_id, **fields).id
 

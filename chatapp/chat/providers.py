@@ -170,22 +170,32 @@ class ModelRouter:
 
     @property
     def demo(self) -> bool:
-        """True when only the offline demo model is available."""
+        """True when only the offline demo model is available (to a user without their own key)."""
         return not self.providers
 
-    def model_ids(self) -> list[str]:
-        """The models a user may pick, the default first."""
+    def is_demo(self, *, own_key: bool = False) -> bool:
+        """True when the demo model answers this user: no provider, and no key of their own."""
+        return self.demo and not own_key
+
+    def own_key_models(self) -> list[str]:
+        """The models offered to a user whose own key answers on a deployment without a provider
+        (CHATAPP_MODELS, else the OpenAI default)."""
+        return list(self.settings.models or DEFAULT_REAL_MODELS)
+
+    def model_ids(self, *, own_key: bool = False) -> list[str]:
+        """The models a user may pick, the default first (`own_key`: the user saved a key)."""
         if self.demo:
-            return [DEMO_MODEL_ID]
+            return self.own_key_models() if own_key else [DEMO_MODEL_ID]
         return list(self._by_model)
 
-    def default_model(self) -> str:
+    def default_model(self, *, own_key: bool = False) -> str:
         """The model new conversations start with."""
-        return self.model_ids()[0]
+        return self.model_ids(own_key=own_key)[0]
 
-    def resolve(self, model: str | None) -> str:
+    def resolve(self, model: str | None, *, own_key: bool = False) -> str:
         """`model` if it is offered, else the default (a stale or forged id never reaches a provider)."""
-        return model if model in self.model_ids() else self.default_model()
+        offered = self.model_ids(own_key=own_key)
+        return model if model in offered else offered[0]
 
     def client_for(
         self, model: str, *, api_key: str | None = None, base_url: str | None = None
@@ -193,7 +203,19 @@ class ModelRouter:
         """The client that serves `model`. With a user's own `api_key` (settings page,
         `preferences.user_credentials`), a wrapper that sends each request with that key, to
         the user's `base_url` if they gave one (checked by `url_guard` before each request), else
-        to the provider that serves `model`."""
+        to the provider that serves `model`. On a deployment without a provider, the user's key
+        answers (at their base URL, else the OPENAI_BASE_URL default) instead of the demo model,
+        with `model` if it is one of `own_key_models()`, else the first of them."""
+        if api_key and self.demo:
+            offered = self.own_key_models()
+            return UserKeyedModel(
+                self._user_url_model(),
+                api_key=api_key,
+                base_url=base_url or self.settings.openai_base_url,
+                allow=self.settings.user_base_url_allow,
+                resolver=self._resolver,
+                model=model if model in offered else offered[0],
+            )
         client = self._provider_client(model)
         if api_key and client is not self._demo:
             return UserKeyedModel(
@@ -263,7 +285,8 @@ class UserKeyedModel:
     have changed since it was saved); a blocked one fails the answer with `BlockedURL`
     (kind "blocked_base_url") and nothing is sent. Requests to the user's base URL go through
     `via` (the router's pinned client, which checks the address it connects to as well: DNS may
-    change between this check and the connection); without it, through `inner`.
+    change between this check and the connection); without it, through `inner`. `model`, when
+    given, replaces the model each request names (the demo id on a deployment without a provider).
     """
 
     def __init__(
@@ -275,8 +298,10 @@ class UserKeyedModel:
         allow: Sequence[str] = (),
         resolver: url_guard.Resolver = url_guard.resolve,
         via: ChatModel | None = None,
+        model: str | None = None,
     ) -> None:
         self._inner = inner
+        self._model = model
         self._via = via or inner
         self._api_key = api_key
         self._base_url = base_url
@@ -290,6 +315,7 @@ class UserKeyedModel:
         self, messages: list[dict[str, str]], model: str, **params: Any
     ) -> AsyncIterator[TextDelta | StreamDone]:
         """Streams through the shared client with the user's credentials."""
+        model = self._model or model
         extra: dict[str, Any] = {"api_key": self._api_key}
         if not self._base_url:
             return self._inner.stream_chat(messages, model, **params, **extra)

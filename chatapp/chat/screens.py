@@ -160,7 +160,9 @@ def conversation_view(
     return ConversationView(
         id=conv.id,
         title=conv.title or translate("chat.untitled", lang),
-        model=get_router().resolve(conv.model),
+        model=get_router().resolve(
+            conv.model, own_key=preferences.has_own_key(session, user_id=user_id)
+        ),
         temperature=params["temperature"],
         top_p=params["top_p"] if params["top_p"] is not None else 1.0,
         # The stored value, not the operator's default reply length: 0 saves back as unset.

@@ -26,9 +26,12 @@ def toolbar(active: str) -> rx.Component:
     """The toolbar; `active` is "chat", "roles" or "settings"."""
     return rx.el.nav(
         rx.box(
-            rx.cond(AuthState.nickname != "", AuthState.nickname[0], "我"),
+            AuthState.avatar_text,
             class_name="avatar-self",
             title=AuthState.nickname,
+            # Repeated `&`: outranks the stylesheet's `.dark .toolbar .avatar-self` colour.
+            style={"&&&&": {"background": AuthState.avatar_colour}},
+            id="avatar-self",
         ),
         _nav("message-circle", "/", "nav.chat", active == "chat"),
         _nav("drama", "/roles", "nav.roles", active == "roles"),

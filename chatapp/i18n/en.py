@@ -225,4 +225,13 @@ MESSAGES: dict[str, str] = {
     "not_found.title": "Page not found",
     "not_found.hint": "There is no page at this address; the link may be wrong or out of date.",
     "not_found.home": "Back to the home page",
+    "settings.error.base_url.too_long": "The API URL is too long (at most 512 characters).",
+    "settings.error.base_url.unparsable": "The API URL cannot be parsed; check its spelling.",
+    "settings.error.base_url.scheme": "The API URL must start with http:// or https:// and name a host.",
+    "settings.error.base_url.credentials": "The API URL must not contain a user name or password (they would end up in logs); put the key in the API key field.",
+    "settings.error.base_url.query": "The API URL must not contain a query (?…) or a #fragment.",
+    "settings.error.base_url.internal": "This API URL cannot be used: it points at an internal or local address, which the server does not call. The operator can allow it in USER_BASE_URL_ALLOW.",
+    "settings.error.base_url.unresolved": "This API URL cannot be used: its host name does not resolve (not found in DNS); check its spelling.",
+    "login.signed_out_elsewhere": "You were signed out on another device (sign out everywhere). Please log in again.",
+    "roles.imported_skipped": "Imported {n} roles; skipped {k} identical to roles you already have",
 }

@@ -224,4 +224,13 @@ MESSAGES: dict[str, str] = {
     "not_found.title": "页面不存在",
     "not_found.hint": "这个地址没有页面，可能链接有误或已失效。",
     "not_found.home": "回到首页",
+    "settings.error.base_url.too_long": "API 地址太长（最多 512 个字符）。",
+    "settings.error.base_url.unparsable": "API 地址无法解析，请检查拼写。",
+    "settings.error.base_url.scheme": "API 地址必须以 http:// 或 https:// 开头，并包含主机名。",
+    "settings.error.base_url.credentials": "API 地址里不能包含用户名或密码（它们会出现在日志里）；请把密钥填在 API Key 里。",
+    "settings.error.base_url.query": "API 地址里不能包含查询参数（?…）或 #片段。",
+    "settings.error.base_url.internal": "不能使用这个 API 地址：它指向内网或本机地址，服务器不会访问。管理员可以在 USER_BASE_URL_ALLOW 里允许它。",
+    "settings.error.base_url.unresolved": "不能使用这个 API 地址：它的主机名无法解析（DNS 找不到），请检查拼写。",
+    "login.signed_out_elsewhere": "你已在其他设备上退出登录（退出所有设备），请重新登录。",
+    "roles.imported_skipped": "已导入 {n} 个角色，跳过 {k} 个与已有角色完全相同的角色",
 }

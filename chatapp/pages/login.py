@@ -36,6 +36,18 @@ def login_page() -> rx.Component:
         _language_switch(),
         rx.heading(t("login.title"), as_="h1", size="6", text_align="center"),
         rx.text(t("login.subtitle"), size="2", color_scheme="gray", text_align="center"),
+        rx.cond(
+            LoginState.signed_out_elsewhere,
+            rx.callout(
+                t("login.signed_out_elsewhere"),
+                icon="info",
+                color_scheme="blue",
+                size="1",
+                width="100%",
+                role="status",
+                id="login-signed-out",
+            ),
+        ),
         rx.cond((mode == "scan") | (mode == "both"), login_scan()),
         rx.cond(
             mode == "both",

@@ -63,8 +63,10 @@ def _appearance() -> rx.Component:
             "settings.font_size",
             rx.hstack(
                 rx.slider(
-                    default_value=[SettingsState.font_size],
-                    key=SettingsState.font_size.to_string() + UIState.lang,
+                    # Controlled, never re-keyed: a new key per value remounted the slider after
+                    # each arrow-key step, and the focus fell to <body>.
+                    value=[SettingsState.font_size],
+                    on_change=SettingsState.preview_font_size,
                     min=12,
                     max=22,
                     step=1,
@@ -198,7 +200,8 @@ def _api() -> rx.Component:
                 class_name="btn-row end",
             ),
             on_submit=SettingsState.save_api,
-            reset_on_submit=True,
+            # A refused save keeps what was typed; a saved one empties the key field itself.
+            reset_on_submit=False,
         ),
     )
 

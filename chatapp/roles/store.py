@@ -243,13 +243,32 @@ def export_roles(session: Session, *, user_id: int, role_ids: list[int] | None =
 
 
 def import_roles(session: Session, *, user_id: int, text: str | bytes) -> list[Role]:
-    """Imports every role in a file (ours or NextChat masks) as the user's own — all or nothing.
+    """Imports every role in a file (ours or NextChat masks) as the user's own — all or nothing —
+    except those identical to one the user already has (see `import_roles_counted`).
 
     Raises:
         InvalidInput: the file is invalid (see `schema.parse_import`) or would exceed the
             user's role limit; nothing is stored.
     """
+    return import_roles_counted(session, user_id=user_id, text=text)[0]
+
+
+def import_roles_counted(
+    session: Session, *, user_id: int, text: str | bytes
+) -> tuple[list[Role], int]:
+    """Like `import_roles`; returns (the roles created, how many were skipped). A role identical
+    in every field to one of the user's own (re-importing our own export) is skipped rather than
+    stored twice (repeats inside one file are the file's business: they are kept).
+
+    Raises:
+        InvalidInput: as `import_roles`.
+    """
     parsed = parse_import(text)
-    if _count_own(session, user_id) + len(parsed) > MAX_USER_ROLES:
+    have = {
+        role_input(row) for row in session.exec(select(Role).where(Role.user_id == user_id)).all()
+    }
+    fresh = [data for data in parsed if data not in have]
+    if _count_own(session, user_id) + len(fresh) > MAX_USER_ROLES:
         raise InvalidInput("too_many_roles", str(MAX_USER_ROLES))
-    return [create_role(session, user_id=user_id, data=data) for data in parsed]
+    created = [create_role(session, user_id=user_id, data=data) for data in fresh]
+    return created, len(parsed) - len(fresh)

@@ -27,10 +27,11 @@ from urllib.parse import quote
 
 import reflex as rx
 
-from chatapp.auth import handoff, login, session_cache, session_cookie, sessions, simulator
+from chatapp.auth import avatar, handoff, login, session_cache, session_cookie, sessions, simulator
 from chatapp.auth.accounts import CODE_LENGTH
 from chatapp.auth.ratelimit import LoginLocked, get_guard
 from chatapp.auth.wechat_api import WechatApiError, get_api
+from chatapp.core import timefmt
 from chatapp.core.config import Settings, get_settings
 from chatapp.core.db import session_scope
 from chatapp.core.unavailable import OUTAGES, reason
@@ -80,6 +81,16 @@ class AuthState(rx.State):
     avatar: str = ""
     is_admin: bool = False
 
+    @rx.var
+    def avatar_text(self) -> str:
+        """The letter avatar's text (not 「微」 for everyone: see `chatapp.auth.avatar`)."""
+        return avatar.avatar_text(self.nickname)
+
+    @rx.var
+    def avatar_colour(self) -> str:
+        """The letter avatar's background, distinct per nickname."""
+        return avatar.avatar_colour(self.nickname)
+
     def _session_token(self) -> str:
         return session_cookie.read(self.router.headers.cookie)
 
@@ -98,6 +109,8 @@ class AuthState(rx.State):
             session_cache.put(token, who)
         name, avatar, admin = who.nickname, who.avatar, who.is_admin
         claims = who.claims
+        # Times this event formats (list, bubbles) show in the browser's zone (core/timefmt).
+        timefmt.use_zone((await self.get_state(UIState)).tz)
         # Assign only on change: callers in background tasks hold the lock, but why dirty vars.
         if self.nickname != name:
             self.nickname = name
@@ -170,6 +183,19 @@ class LoginState(AuthState):
     # What the page offers, from the settings of the running server (not of the build: the Docker
     # image compiles its pages once, and WECHAT_LOGIN / WECHAT_QR_IMAGE are set where it runs).
     login_mode: str = "code"  # code | scan | both
+    # This browser's session was revoked elsewhere (not a first visit, not its own logout).
+    signed_out_elsewhere: bool = False
+
+    def _revoked(self) -> bool:
+        token = self._session_token()
+        if not token:
+            return False
+        try:
+            _verify(token)
+        except AuthError as exc:
+            return bool(exc.args) and exc.args[0] == "revoked"
+        return False
+
     account_qr: str = ""
     dev_mode: bool = False
 
@@ -187,6 +213,8 @@ class LoginState(AuthState):
             setattr(self, name, value)
         if await self.current_user_id() is not None:
             return rx.redirect(self.next_path)
+        # A cookie whose session was revoked: 退出所有设备 on another device (or by an admin).
+        self.signed_out_elsewhere = self._revoked()
         if settings.wechat_login in {"scan", "both"}:
             return LoginState.start_scan
 

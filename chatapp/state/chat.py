@@ -17,11 +17,13 @@ from urllib.parse import urlsplit
 
 import reflex as rx
 
+from chatapp import preferences
 from chatapp.chat import conversations, organize, screens, store
 from chatapp.chat.providers import get_router
 from chatapp.core import parameters
 from chatapp.core.config import get_settings
 from chatapp.errors import NotFound
+from chatapp.state.auth import AuthState
 from chatapp.state.conversation_list import ConversationList
 from chatapp.state.sending import Sending
 from chatapp.state.thread import AnswerFollower
@@ -93,11 +95,17 @@ class ChatState(Sending, AnswerFollower, ConversationList, rx.State):
         """on_load of `/` and `/chat/[cid]`: the list, and the conversation in the URL."""
         user_id = await self._user_id()
         if user_id is None:
-            return rx.redirect("/login")
+            return AuthState.require_login  # to /login?next=<this page>
         router = get_router()
         await router.refresh_models()  # cached; asks the provider at most every 10 minutes
+        # A user's own API key answers on a deployment without a provider (not the demo model).
+        own_key = await in_session(preferences.has_own_key, user_id=user_id)
         self._assign(
-            models=router.model_ids(), demo=router.demo, notice="", editing_id=-1, renaming_id=""
+            models=router.model_ids(own_key=own_key),
+            demo=router.is_demo(own_key=own_key),
+            notice="",
+            editing_id=-1,
+            renaming_id="",
         )
         await self._refresh_list(user_id)
         path = urlsplit(str(self.router.url)).path.rstrip("/")
@@ -143,7 +151,8 @@ class ChatState(Sending, AnswerFollower, ConversationList, rx.State):
             self.notice = parameters.describe(exc, await self._lang())
             return
         if "model" in form:
-            fields["model"] = get_router().resolve(str(form["model"]))
+            own_key = await in_session(preferences.has_own_key, user_id=user_id)
+            fields["model"] = get_router().resolve(str(form["model"]), own_key=own_key)
         self.notice = ""
         await in_session(
             store.update_conversation, user_id=user_id, conversation_id=self.current_id, **fields

@@ -109,7 +109,7 @@ class RolesState(rx.State):
         """on_load of /roles."""
         user_id = await self._user_id()
         if user_id is None:
-            return rx.redirect("/login")
+            return AuthState.require_login  # to /login?next=/roles
         self.models = get_router().model_ids()
         self.notice = ""
         self.editor_open = self.delete_open = self.import_open = False
@@ -334,7 +334,9 @@ class RolesState(rx.State):
             return
         lang = await self._lang()
         try:
-            created = await in_session(role_store.import_roles, user_id=user_id, text=content)
+            created, skipped = await in_session(
+                role_store.import_roles_counted, user_id=user_id, text=content
+            )
         except InvalidInput as exc:
             nothing = translate("roles.error.nothing_imported", lang)
             end = ". " if lang == "en" else "。"
@@ -342,8 +344,13 @@ class RolesState(rx.State):
             return
         self.import_open = False
         self.import_error = ""
-        self.selected = role_item(created[0])
-        self.notice = translate("roles.imported", lang).replace("{n}", str(len(created)))
+        if created:
+            self.selected = role_item(created[0])
+        # Roles identical to ones the user has (re-importing an export) are skipped, and said so.
+        key = "roles.imported_skipped" if skipped else "roles.imported"
+        self.notice = (
+            translate(key, lang).replace("{n}", str(len(created))).replace("{k}", str(skipped))
+        )
         await self._refresh(user_id)
 
     @rx.event

@@ -29,7 +29,7 @@ from chatapp.i18n import translate
 from chatapp.preferences import Preferences
 from chatapp.roles.items import RoleChoice, role_choices
 from chatapp.state.auth import AuthState
-from chatapp.state.ui import UIState
+from chatapp.state.ui import UIState, zone_script
 from chatapp.state.worker import in_session
 
 log = logging.getLogger(__name__)
@@ -98,21 +98,24 @@ class SettingsState(rx.State):
         stored = prefs.stored
         # A user who never saved settings keeps the language this browser chose.
         await self._show_preferences(prefs, set_language=stored)
-        return theme_script(prefs.theme) if stored else None
+        # Times show in the browser's zone: its cookie may not have reached this first event.
+        zone = zone_script()
+        return [theme_script(prefs.theme), zone] if stored else zone
 
     @rx.event
     async def load_page(self):
         """on_load of /settings: the options of the selects."""
         user_id = await self._user_id()
         if user_id is None:
-            return rx.redirect("/login")
+            return AuthState.require_login  # to /login?next=/settings
         lang = (await self.get_state(UIState)).lang
         self.notice = self.error = self.api_error = ""
+        prefs = await in_session(preferences.get_preferences, user_id=user_id)
+        own_key = prefs.api_key_hint != ""
         self.model_choices = [
             ModelChoice("auto", translate("settings.default_model.auto", lang)),
-            *(ModelChoice(m, m) for m in get_router().model_ids()),
+            *(ModelChoice(m, m) for m in get_router().model_ids(own_key=own_key)),
         ]
-        prefs = await in_session(preferences.get_preferences, user_id=user_id)
         self.role_choices = await in_session(
             role_choices, user_id=user_id, lang=lang, chosen_id=prefs.default_role_id
         )
@@ -128,7 +131,7 @@ class SettingsState(rx.State):
             prefs = await in_session(
                 preferences.update_preferences,
                 user_id=user_id,
-                models=get_router().model_ids(),
+                models=get_router().model_ids(own_key=self.api_key_hint != ""),
                 **changes,
             )
         except InvalidInput as exc:
@@ -159,6 +162,15 @@ class SettingsState(rx.State):
         await self._save_preferences(send_key=key)
 
     @rx.event
+    def preview_font_size(self, value: list[int | float]):
+        """The slider moves (saved when it is released: `set_font_size`)."""
+        size = value[0] if isinstance(value, list) and value else value
+        if isinstance(size, int | float):
+            self.font_size = min(
+                max(int(size), preferences.FONT_SIZE_MIN), preferences.FONT_SIZE_MAX
+            )
+
+    @rx.event
     async def set_font_size(self, value: list[int | float]):
         """The chat text size (slider)."""
         size = value[0] if isinstance(value, list) and value else value
@@ -183,7 +195,7 @@ class SettingsState(rx.State):
         """Saves the user's own API key (encrypted) and base URL."""
         user_id = await self._user_id()
         if user_id is None:
-            return
+            return None
         lang = (await self.get_state(UIState)).lang
         config = get_settings()
         try:
@@ -197,12 +209,16 @@ class SettingsState(rx.State):
                 allow=config.user_base_url_allow,
             )
         except InvalidInput as exc:
-            self.api_error = translate(f"settings.error.{exc.reason}", lang)
-            return
+            # Which rule refused it; the form keeps what was typed (it is not reset on submit).
+            self.api_error = translate(preferences.refusal_key(exc), lang)
+            self.notice = ""
+            return None
         self.api_error = ""
         self.api_key_hint = prefs.api_key_hint
         self.api_base_url = prefs.api_base_url
         self.notice = translate("settings.saved", lang)
+        # Saved: the key field empties (the key is write-only; the hint shows its last 4).
+        return rx.set_value("settings-api-key", "")
 
     @rx.event
     async def clear_api(self):

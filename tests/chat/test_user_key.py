@@ -53,4 +53,25 @@ def test_router_wraps_only_when_the_user_has_a_key():
     keyed = router.client_for("m", api_key="sk-user-1234")
     assert isinstance(keyed, UserKeyedModel)
     demo = ModelRouter(Settings(), providers=[])
-    assert isinstance(demo.client_for("demo", api_key="sk-user-1234"), DemoModel)
+    assert isinstance(demo.client_for("demo"), DemoModel)
+
+
+async def test_on_a_deployment_without_a_provider_the_users_own_key_answers():
+    """Issue 21 item 3: a saved key is not ignored when the server has none."""
+    router = ModelRouter(Settings(), providers=[], resolver=lambda host, port: ["93.184.215.14"])
+    pinned = RecordingModel()
+    router._user_url_client = pinned  # the pinned client for users' base URLs
+    assert router.is_demo() and not router.is_demo(own_key=True)
+    assert router.model_ids(own_key=True) == ["gpt-4o-mini"]
+    assert router.resolve("demo", own_key=True) == "gpt-4o-mini"
+    keyed = router.client_for("demo", api_key="sk-user-1234")
+    assert isinstance(keyed, UserKeyedModel)
+    await _drain(keyed)  # the user saved no base URL: the OpenAI-compatible default
+    assert pinned.calls[-1] == {
+        "model": "gpt-4o-mini",
+        "api_key": "sk-user-1234",
+        "base_url": Settings().openai_base_url,
+    }
+    typed = router.client_for("demo", api_key="sk-user-1234", base_url="https://u.example/v1")
+    await _drain(typed)
+    assert pinned.calls[-1]["base_url"] == "https://u.example/v1"

@@ -89,8 +89,11 @@ def test_import_is_all_or_nothing_and_export_round_trips(session, users, mine):
 
     store.create_role(session, user_id=alice, data=mine)
     exported = store.export_roles(session, user_id=alice)
-    imported = store.import_roles(session, user_id=alice, text=exported)
+    _, bob = users
+    imported = store.import_roles(session, user_id=bob, text=exported)
     assert [store.role_input(r) for r in imported] == [mine]
+    # Re-importing one's own export duplicates nothing, and says how many it skipped.
+    assert store.import_roles_counted(session, user_id=alice, text=exported) == ([], 1)
 
 
 def test_role_limit(session, users, mine, monkeypatch):
