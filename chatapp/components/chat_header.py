@@ -142,13 +142,17 @@ def chat_header() -> rx.Component:
         rx.cond(
             ChatState.demo, rx.box(t("chat.demo_badge"), class_name="demo-badge", id="demo-badge")
         ),
-        rx.select(
-            ChatState.models,
-            value=ChatState.current_model,
-            on_change=ChatState.set_model,
-            size="1",
-            variant="soft",
-            id="model-picker",
+        # Hidden on phones (chat.css), where the title needs the room: the ⚙ panel has the model too.
+        rx.box(
+            rx.select(
+                ChatState.models,
+                value=ChatState.current_model,
+                on_change=ChatState.set_model,
+                size="1",
+                variant="soft",
+                id="model-picker",
+            ),
+            class_name="model-picker-wrap",
         ),
         settings_panel(),
         class_name="dialog-head",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from chatapp.components.phone_nav import phone_nav
 from chatapp.components.prefs_sync import prefs_sync
 from chatapp.components.toolbar import toolbar
 from chatapp.state.settings import SettingsState
@@ -16,13 +17,19 @@ def shell(
     *,
     has_detail: bool | rx.Var[bool] = False,
 ) -> rx.Component:
-    """Lays out the panes; on phones only the list or the detail shows (`has_detail`)."""
+    """Lays out the panes; on phones only the list or the detail shows (`has_detail`), and the
+    tab bar (phone_nav) shows under the list and on pages without one (settings)."""
+    if middle is None:
+        classes: rx.Var[str] | str = "app-shell has-conv tabs"
+    else:
+        classes = rx.cond(has_detail, "app-shell has-conv", "app-shell no-conv tabs")
     return rx.box(
         toolbar(active),
         *([middle] if middle is not None else []),
         main,
+        phone_nav(active),
         prefs_sync(),
-        class_name=rx.cond(has_detail, "app-shell has-conv", "app-shell no-conv"),
+        class_name=classes,
         # The user's font size (settings page) for bubbles and the composer.
         style={"--chat-font-size": SettingsState.font_px},
     )

@@ -214,4 +214,6 @@ MESSAGES: dict[str, str] = {
     "chat.limit.answers": "Too many answers at once: at most {n} per user. Wait for one to finish (or stop it), then try again.",
     "answer.error.redirect": "The model service's URL answered with a redirect to {host} instead of an answer; the server does not follow redirects. Check the API base URL (http or https, the trailing /v1).",
     "answer.error.redirect_nowhere": "The model service's URL answered with a redirect instead of an answer; the server does not follow redirects. Check the API base URL (http or https, the trailing /v1).",
+    "nav.menu": "Navigation",
+    "chat.composer.placeholder_touch": "Message… (Return adds a line, tap Send to send)",
 }

@@ -213,4 +213,6 @@ MESSAGES: dict[str, str] = {
     "chat.limit.answers": "同时生成的回答太多了：每人最多 {n} 个。请等其他回答结束（或停止它们）后再试。",
     "answer.error.redirect": "模型服务地址没有回答，而是重定向到了 {host}；服务器不会跟随重定向。请检查 API 地址（http 还是 https、末尾的 /v1）。",
     "answer.error.redirect_nowhere": "模型服务地址没有回答，而是返回了重定向；服务器不会跟随重定向。请检查 API 地址（http 还是 https、末尾的 /v1）。",
+    "nav.menu": "导航",
+    "chat.composer.placeholder_touch": "输入消息…（换行键换行，点“发送”发送）",
 }
