@@ -56,8 +56,13 @@ function installComposer() {
     }
   });
   document.addEventListener("keydown", (e) => {
-    if (e.target && e.target.id === "rename-input" && e.key === "Escape") {
+    if (e.key !== "Escape" || !e.target) return;
+    if (e.target.id === "rename-input") {
       const cancel = document.getElementById("rename-cancel");
+      if (cancel) cancel.click();
+    } else if (e.target.id === "edit-input" && e.target.form) {
+      // The message editor: Esc is its Cancel button (the form's one plain button).
+      const cancel = e.target.form.querySelector('button[type="button"]');
       if (cancel) cancel.click();
     }
   });
