@@ -86,8 +86,10 @@ def settings_panel() -> rx.Component:
                             min="0",
                             default_value=ChatState.current_max_tokens.to_string(),
                             key=ChatState.current_id + "m",
+                            aria_describedby="max-tokens-hint",
                         ),
                     ),
+                    rx.text(t("chat.max_tokens.hint"), class_name="hint", id="max-tokens-hint"),
                     _field(
                         "chat.context_window",
                         rx.input(

@@ -216,4 +216,5 @@ MESSAGES: dict[str, str] = {
     "answer.error.redirect_nowhere": "The model service's URL answered with a redirect instead of an answer; the server does not follow redirects. Check the API base URL (http or https, the trailing /v1).",
     "nav.menu": "Navigation",
     "chat.composer.placeholder_touch": "Message… (Return adds a line, tap Send to send)",
+    "chat.max_tokens.hint": "0 = the model's default",
 }

@@ -215,4 +215,5 @@ MESSAGES: dict[str, str] = {
     "answer.error.redirect_nowhere": "模型服务地址没有回答，而是返回了重定向；服务器不会跟随重定向。请检查 API 地址（http 还是 https、末尾的 /v1）。",
     "nav.menu": "导航",
     "chat.composer.placeholder_touch": "输入消息…（换行键换行，点“发送”发送）",
+    "chat.max_tokens.hint": "0 = 使用模型的默认长度",
 }

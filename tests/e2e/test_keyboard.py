@@ -71,3 +71,12 @@ def test_esc_cancels_a_message_edit_and_tips_stay_off_the_message(page, app, fak
     expect(area).to_have_count(0)
     expect(row.locator('[data-testid="user-bubble"]')).to_have_text("要编辑的消息")
     assert len(fake_llm.requests) == 1, "Esc sent the edit"
+
+
+def test_max_tokens_field_says_what_zero_means(page, app, fake_llm):
+    _chat(page, app, fake_llm, "参数提示")
+    page.locator("#chat-settings").click()
+    expect(page.locator("#max-tokens-hint")).to_have_text("0 = 使用模型的默认长度")
+    expect(page.locator('input[name="max_tokens"]')).to_have_attribute(
+        "aria-describedby", "max-tokens-hint"
+    )
