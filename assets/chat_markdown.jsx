@@ -10,7 +10,7 @@ import remarkMath from "remark-math";
 import rehypeKatex from "rehype-katex";
 import "katex/dist/katex.min.css";
 import { Prism as SyntaxHighlighter } from "react-syntax-highlighter";
-import { oneLight } from "react-syntax-highlighter/dist/esm/styles/prism";
+import { a11yDark, oneLight } from "react-syntax-highlighter/dist/esm/styles/prism";
 import { SafeImage } from "./image_policy.jsx";
 import { MessageBoundary, RawText, tooDeep } from "./message_guard.jsx";
 import { copyText } from "./copy_text.js";
@@ -61,8 +61,34 @@ export function splitBlocks(md) {
   return blocks;
 }
 
+// The page's theme (the `dark` class Radix / next-themes put on <html>) and language (<html lang>),
+// watched so code blocks follow a theme or language switch without a reload.
+function htmlSnapshot() {
+  const el = document.documentElement;
+  const dark = el.classList.contains("dark") || el.classList.contains("dark-theme");
+  const zh = (el.lang || "zh").toLowerCase().startsWith("zh");
+  return (dark ? "dark" : "light") + (zh ? ":zh" : ":en");
+}
+function subscribeHtml(callback) {
+  const observer = new MutationObserver(callback);
+  observer.observe(document.documentElement, { attributes: true, attributeFilter: ["class", "lang"] });
+  return () => observer.disconnect();
+}
+const useHtmlLook = () => useSyncExternalStore(subscribeHtml, htmlSnapshot, () => "light:zh");
+
+// The copy button's words, in the page's language only (assets cannot reach chatapp/i18n).
+const COPY_TEXT = {
+  zh: { copy: "复制", copied: "✓ 已复制", label: "复制代码", done: "已复制到剪贴板" },
+  en: { copy: "Copy", copied: "✓ Copied", label: "Copy code", done: "Copied to the clipboard" },
+};
+
+// Dark: a11y-dark, whose every token is at least 4.5:1 against its background (one-dark's
+// comments are ~2.5:1). The head with the copy button sticks to the top of the message list
+// while a long block scrolls by (chat.css).
 function CodeBlock({ language, value }) {
   const [copied, setCopied] = useState(false);
+  const [theme, lang] = useHtmlLook().split(":");
+  const words = COPY_TEXT[lang] || COPY_TEXT.zh;
   const onCopy = useCallback(() => {
     copyText(value).then(() => {
       setCopied(true);
@@ -70,16 +96,19 @@ function CodeBlock({ language, value }) {
     });
   }, [value]);
   return (
-    <div className="code-block">
+    <div className="code-block" data-theme={theme}>
       <div className="code-head">
         <span className="code-lang">{language || "text"}</span>
-        <button type="button" className="code-copy" onClick={onCopy} aria-label="copy code">
-          {copied ? "✓ 已复制 Copied" : "复制 Copy"}
+        <button type="button" className="code-copy" onClick={onCopy} aria-label={words.label}>
+          {copied ? words.copied : words.copy}
         </button>
+        <span className="sr-only" role="status">
+          {copied ? words.done : ""}
+        </span>
       </div>
       <SyntaxHighlighter
         language={language || "text"}
-        style={oneLight}
+        style={theme === "dark" ? a11yDark : oneLight}
         customStyle={{ margin: 0, borderRadius: "0 0 8px 8px", fontSize: "0.85em" }}
         wrapLongLines={false}
       >

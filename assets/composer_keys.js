@@ -18,6 +18,11 @@ let shownArea = null;
 
 const composerReady = (form) => !form || form.dataset.ready !== "false";
 
+// Phones and tablets: soft keyboards have no Shift+Enter, so Enter adds a line there and the send
+// button sends (Ctrl/Cmd+Enter still sends from an attached keyboard).
+const touchOnly = () =>
+  typeof window !== "undefined" && !!window.matchMedia && window.matchMedia("(pointer: coarse)").matches;
+
 function syncComposer() {
   const area = document.getElementById("composer-input");
   const button = document.getElementById("composer-send");
@@ -31,6 +36,9 @@ function settleComposer() {
   if (area && area !== shownArea) {
     if (shownArea && draft && !area.value) area.value = draft;
     shownArea = area;
+  }
+  if (area && touchOnly() && area.dataset.placeholderTouch && area.placeholder !== area.dataset.placeholderTouch) {
+    area.placeholder = area.dataset.placeholderTouch;
   }
   if (!area) return;
   if (pendingSend && composerReady(area.form)) {
@@ -48,8 +56,13 @@ function installComposer() {
     }
   });
   document.addEventListener("keydown", (e) => {
-    if (e.target && e.target.id === "rename-input" && e.key === "Escape") {
+    if (e.key !== "Escape" || !e.target) return;
+    if (e.target.id === "rename-input") {
       const cancel = document.getElementById("rename-cancel");
+      if (cancel) cancel.click();
+    } else if (e.target.id === "edit-input" && e.target.form) {
+      // The message editor: Esc is its Cancel button (the form's one plain button).
+      const cancel = e.target.form.querySelector('button[type="button"]');
       if (cancel) cancel.click();
     }
   });
@@ -59,7 +72,7 @@ function installComposer() {
     if (e.key !== "Enter" || e.isComposing || e.keyCode === 229) return;
     const ctrlMode = (area.dataset.sendkey || "enter") === "ctrl";
     const mod = e.ctrlKey || e.metaKey;
-    const send = ctrlMode ? mod : !e.shiftKey && !mod && !e.altKey;
+    const send = ctrlMode || touchOnly() ? mod : !e.shiftKey && !mod && !e.altKey;
     if (!send) return;
     e.preventDefault();
     if (!area.value.trim()) return;

@@ -89,8 +89,10 @@ def settings_panel() -> rx.Component:
                             min="0",
                             default_value=ChatState.current_max_tokens.to_string(),
                             key=ChatState.current_id + "m",
+                            aria_describedby="max-tokens-hint",
                         ),
                     ),
+                    rx.text(t("chat.max_tokens.hint"), class_name="hint", id="max-tokens-hint"),
                     _field(
                         "chat.context_window",
                         rx.input(
@@ -146,14 +148,18 @@ def chat_header() -> rx.Component:
         rx.cond(
             ChatState.demo, rx.box(t("chat.demo_badge"), class_name="demo-badge", id="demo-badge")
         ),
-        rx.select(
-            ChatState.models,
-            value=ChatState.current_model,
-            on_change=ChatState.set_model,
-            size="1",
-            variant="soft",
-            id="model-picker",
-            custom_attrs={"aria-label": t("chat.model")},
+        # Hidden on phones (chat.css), where the title needs the room: the ⚙ panel has the model too.
+        rx.box(
+            rx.select(
+                ChatState.models,
+                value=ChatState.current_model,
+                on_change=ChatState.set_model,
+                size="1",
+                variant="soft",
+                id="model-picker",
+                custom_attrs={"aria-label": t("chat.model")},
+            ),
+            class_name="model-picker-wrap",
         ),
         settings_panel(),
         class_name="dialog-head",

@@ -43,6 +43,8 @@ def composer(send_key: rx.Var[str] | str = "enter") -> rx.Component:
                     ctrl, t("chat.composer.placeholder_ctrl"), t("chat.composer.placeholder")
                 ),
                 data_sendkey=rx.cond(ctrl, "ctrl", "enter"),
+                # Phones (a coarse pointer): Enter adds a line, the button sends (composer_keys.js).
+                data_placeholder_touch=t("chat.composer.placeholder_touch"),
                 auto_focus=True,
                 # Not `max_length`: the browser would cut a longer paste silently. A longer text
                 # is refused before sending and kept (assets/send_guard.js).

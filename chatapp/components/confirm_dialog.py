@@ -43,6 +43,7 @@ def confirm_dialog(
                 gap="3",
                 justify="end",
                 margin_top="16px",
+                class_name="dialog-actions",
             ),
             max_width="380px",
         ),

@@ -140,8 +140,11 @@ def delete_dialog() -> rx.Component:
                 gap="3",
                 justify="end",
                 margin_top="16px",
+                class_name="dialog-actions",
             ),
             max_width="380px",
+            # A controlled dialog: Esc (like Cancel) clears the state that opens it.
+            on_escape_key_down=ChatState.cancel_delete,
         ),
         open=ChatState.confirm_delete_id != "",
     )

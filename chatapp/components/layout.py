@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from chatapp.components.phone_nav import phone_nav
 from chatapp.components.prefs_sync import prefs_sync
 from chatapp.components.text import lang_marker, t
 from chatapp.components.toolbar import toolbar
@@ -17,7 +18,8 @@ def shell(
     *,
     has_detail: bool | rx.Var[bool] = False,
 ) -> rx.Component:
-    """Lays out the panes; on phones only the list or the detail shows (`has_detail`).
+    """Lays out the panes; on phones only the list or the detail shows (`has_detail`), and the
+    tab bar (phone_nav) shows under the list and on pages without one (settings).
 
     The main pane is the page's `main` landmark (`#main-content`), reached by a skip link that shows
     on keyboard focus; each page has a visually hidden `h1` naming it.
@@ -25,15 +27,20 @@ def shell(
     main.custom_attrs.setdefault("role", "main")
     main.id = main.id or "main-content"
     skip_key = "a11y.skip_to_chat" if active == "chat" else "a11y.skip_to_main"
+    if middle is None:
+        classes: rx.Var[str] | str = "app-shell has-conv tabs"
+    else:
+        classes = rx.cond(has_detail, "app-shell has-conv", "app-shell no-conv tabs")
     return rx.box(
         rx.el.a(t(skip_key), href=f"#{main.id}", class_name="skip-link", id="skip-link"),
         rx.el.h1(t(f"a11y.{active}_heading"), class_name="visually-hidden", id="page-heading"),
         toolbar(active),
         *([middle] if middle is not None else []),
         main,
+        phone_nav(active),
         prefs_sync(),
         lang_marker(),
-        class_name=rx.cond(has_detail, "app-shell has-conv", "app-shell no-conv"),
+        class_name=classes,
         # The user's font size (settings page) for bubbles and the composer.
         style={"--chat-font-size": SettingsState.font_px},
     )

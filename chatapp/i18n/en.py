@@ -234,4 +234,7 @@ MESSAGES: dict[str, str] = {
     "settings.error.base_url.unresolved": "This API URL cannot be used: its host name does not resolve (not found in DNS); check its spelling.",
     "login.signed_out_elsewhere": "You were signed out on another device (sign out everywhere). Please log in again.",
     "roles.imported_skipped": "Imported {n} roles; skipped {k} identical to roles you already have",
+    "nav.menu": "Navigation",
+    "chat.composer.placeholder_touch": "Message… (Return adds a line, tap Send to send)",
+    "chat.max_tokens.hint": "0 = the model's default",
 }

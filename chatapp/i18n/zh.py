@@ -233,4 +233,7 @@ MESSAGES: dict[str, str] = {
     "settings.error.base_url.unresolved": "不能使用这个 API 地址：它的主机名无法解析（DNS 找不到），请检查拼写。",
     "login.signed_out_elsewhere": "你已在其他设备上退出登录（退出所有设备），请重新登录。",
     "roles.imported_skipped": "已导入 {n} 个角色，跳过 {k} 个与已有角色完全相同的角色",
+    "nav.menu": "导航",
+    "chat.composer.placeholder_touch": "输入消息…（换行键换行，点“发送”发送）",
+    "chat.max_tokens.hint": "0 = 使用模型的默认长度",
 }
