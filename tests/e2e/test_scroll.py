@@ -16,9 +16,16 @@ from playwright.sync_api import Page, expect
 from testkit.browser import log_in, shot, watched_page
 from testkit.fakes.openai_server import Reply
 
+# The phone in English and dark, the desktop in 中文 and light: the button's text and colours.
 VIEWPORTS = {
-    "desktop": {"viewport": {"width": 1280, "height": 820}},
-    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
+    "desktop": {"viewport": {"width": 1280, "height": 820}, "locale": "zh-CN"},
+    "phone": {
+        "viewport": {"width": 390, "height": 844},
+        "is_mobile": True,
+        "has_touch": True,
+        "locale": "en-US",
+        "color_scheme": "dark",
+    },
 }
 
 # Where the last line of the latest answer is, against the visible part of the list; measured
@@ -59,9 +66,11 @@ def answer(i: int) -> str:
 def screen(request, browser, app, fake_llm, session_token) -> Iterator[tuple[Page, str]]:
     fake_llm.reset()
     with watched_page(
-        browser, request.node.name, locale="zh-CN", **VIEWPORTS[request.param]
+        browser, request.node.name, **VIEWPORTS[request.param]
     ) as pg:
         log_in(pg.context, app.url, session_token)
+        lang = "en" if request.param == "phone" else "zh"
+        pg.context.add_cookies([{"name": "chatapp_lang", "value": lang, "url": app.url}])
         yield pg, request.param
 
 
@@ -144,7 +153,9 @@ def test_scrolling_up_pauses_following_and_the_button_resumes(screen, app, fake_
     assert_in_view(page, "streaming before scrolling up")
     wheel_up(page)
     expect(page.locator("#scroll-bottom")).to_be_visible()
-    expect(page.locator("#scroll-bottom")).to_have_text(re.compile("回到底部"))
+    expect(page.locator("#scroll-bottom")).to_have_text(
+        "↓ Back to bottom" if kind == "phone" else "↓ 回到底部"
+    )
     shot(page, f"scroll-button-{kind}")
     top = page.evaluate("document.getElementById('message-scroll').scrollTop")
     time.sleep(1.0)  # the answer keeps growing below; the reader's view does not move
