@@ -65,9 +65,7 @@ def answer(i: int) -> str:
 @pytest.fixture(params=sorted(VIEWPORTS))
 def screen(request, browser, app, fake_llm, session_token) -> Iterator[tuple[Page, str]]:
     fake_llm.reset()
-    with watched_page(
-        browser, request.node.name, **VIEWPORTS[request.param]
-    ) as pg:
+    with watched_page(browser, request.node.name, **VIEWPORTS[request.param]) as pg:
         log_in(pg.context, app.url, session_token)
         lang = "en" if request.param == "phone" else "zh"
         pg.context.add_cookies([{"name": "chatapp_lang", "value": lang, "url": app.url}])
@@ -121,9 +119,7 @@ def test_the_answer_stays_in_view_over_many_turns(screen, app, fake_llm):
         page.locator("#new-chat").click()
     expect(page.locator("#composer-input")).to_be_visible()
     turns = 11
-    fake_llm.queue(
-        *(Reply(text=answer(i), chunk_chars=24, chunks_per_s=70) for i in range(turns))
-    )
+    fake_llm.queue(*(Reply(text=answer(i), chunk_chars=24, chunks_per_s=70) for i in range(turns)))
     for i in range(turns):
         send(page, f"第 {i} 个问题：请写一段长回答，带代码和公式。")
         expect(page.locator('[data-testid="user-bubble"]')).to_have_count(i + 1)
