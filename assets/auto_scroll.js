@@ -173,6 +173,10 @@ function installAutoScroll() {
       if (dragging || performance.now() < userUntil) {
         if (dragging) userUntil = performance.now() + INTENT_MS;
         follow = distance(scroller) <= NEAR_PX;
+      } else if (follow && !anchor && distance(scroller) > 1) {
+        // Not the reader: the browser clamped or anchored the position (a row replaced, the
+        // content briefly shorter within one frame, which no ResizeObserver sees). Back down.
+        pin();
       }
       showState();
     },
@@ -210,15 +214,16 @@ function installAutoScroll() {
     true,
   );
   // Enter in the composer sends by submitting the form (composer_keys.js): the listener above.
-  // New rows arrive through React commits, which the ResizeObserver sees; the mutation callback
-  // only re-applies the anchor once per frame while one is held.
+  // New rows arrive through React commits, which the ResizeObserver sees; once per frame after a
+  // commit the position is settled again too (a commit that leaves the size as it was but moved
+  // the position is not a resize), in a frame callback, not per mutation (bench/README.md).
   let pending = false;
   onPageChange(() => {
-    if (!anchor || pending) return;
+    if (pending) return;
     pending = true;
     requestAnimationFrame(() => {
       pending = false;
-      keepAnchor();
+      if (!keepAnchor()) pin();
     });
   });
 
