@@ -191,7 +191,9 @@ def _seed(app, conversation_id: str, turns: int) -> None:
 
 
 def _at_bottom(page: Page, what: str) -> None:
-    expect(page.locator('[data-testid="assistant-bubble"]').last).to_contain_text("END-29")
+    expect(page.locator('[data-testid="assistant-bubble"]').last).to_contain_text(
+        "END-29", timeout=20_000
+    )
     page.wait_for_timeout(400)
     pos = assert_in_view(page, what)
     assert pos["distance"] <= 2, f"{what}: {pos}"
