@@ -18,6 +18,7 @@ import { store, subscribe } from "./stream_store.js";
 // The page's other client scripts install themselves as this module (on every chat page) loads.
 import "./composer_keys.js";
 import "./auto_scroll.js";
+import "./page_title.js";
 import "./live_path.js";
 
 // Models write \( \) and \[ \]; remark-math understands $ and $$. Convert outside code only.

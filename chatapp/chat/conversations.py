@@ -159,9 +159,15 @@ def edit_and_resend(
     return _open_answer(session, conv, user_id=user_id, user_msg_id=msg.id, max_answers=max_answers)
 
 
-def clear_context(session: Session, *, user_id: int, conversation_id: str) -> Message:
-    """Adds a "清除上下文" divider: later answers don't see what came before it."""
+def clear_context(session: Session, *, user_id: int, conversation_id: str) -> Message | None:
+    """Adds a "清除上下文" divider: later answers don't see what came before it.
+
+    Only when there is something to clear: in an empty conversation, or with nothing after the
+    last divider (a second click), nothing is added and None is returned."""
     conv = _conversation(session, user_id=user_id, conversation_id=conversation_id)
+    last = store.list_messages(session, user_id=user_id, conversation_id=conv.id, limit=1)
+    if not last or last[-1].kind == "divider":
+        return None
     msg = store.add_message(session, user_id=user_id, conversation_id=conv.id, kind="divider")
     assert msg is not None
     return msg

@@ -19,19 +19,18 @@ def composer(send_key: rx.Var[str] | str = "enter") -> rx.Component:
     return rx.box(
         rx.form(
             rx.box(
-                rx.tooltip(
-                    rx.icon_button(
-                        rx.icon("brush-cleaning", size=16),
-                        type="button",
-                        variant="ghost",
-                        color_scheme="gray",
-                        size="1",
-                        on_click=ChatState.clear_context,
-                        disabled=ThreadState.is_streaming | (ChatState.current_id == ""),
-                        aria_label=t("chat.clear_context"),
-                        id="clear-context",
-                    ),
-                    content=t("chat.clear_context"),
+                # Labelled (issue 21): an icon alone did not say what it does.
+                rx.button(
+                    rx.icon("brush-cleaning", size=14),
+                    t("chat.clear_context"),
+                    type="button",
+                    variant="ghost",
+                    color_scheme="gray",
+                    size="1",
+                    on_click=ChatState.clear_context,
+                    disabled=ThreadState.is_streaming | (ChatState.current_id == ""),
+                    aria_label=t("chat.clear_context"),
+                    id="clear-context",
                 ),
                 class_name="composer-tools",
             ),

@@ -53,6 +53,7 @@ MESSAGES: dict[str, str] = {
     "chat.status.interrupted": "Interrupted (server restarted)",
     "chat.status.error": "Something went wrong",
     "chat.status.streaming": "Generating…",
+    "chat.back_to_bottom": "Back to bottom",
     "chat.load_earlier": "Load earlier messages",
     "chat.load_more": "Load more conversations",
     "chat.model": "Model",

@@ -52,6 +52,7 @@ MESSAGES: dict[str, str] = {
     "chat.status.interrupted": "已中断（服务重启）",
     "chat.status.error": "出错了",
     "chat.status.streaming": "正在生成…",
+    "chat.back_to_bottom": "回到底部",
     "chat.load_earlier": "加载更早的消息",
     "chat.load_more": "加载更多对话",
     "chat.model": "模型",

@@ -11,6 +11,7 @@ from chatapp.components.composer import composer
 from chatapp.components.conversation_list import conversation_list
 from chatapp.components.layout import shell
 from chatapp.components.message_bubble import message_row
+from chatapp.components.scroll_button import scroll_button
 from chatapp.components.text import t
 from chatapp.state.chat import ChatState
 from chatapp.state.settings import SettingsState
@@ -46,6 +47,7 @@ def _messages() -> rx.Component:
                 ThreadState.is_streaming, "message-inner streaming", "message-inner"
             ),
         ),
+        scroll_button(),
         id="message-scroll",
         class_name="message-scroll",
     )

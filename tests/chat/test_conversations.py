@@ -236,6 +236,18 @@ async def test_clear_context_divider_limits_history(alice):
     assert request.messages == [{"role": "user", "content": "new"}]
 
 
+async def test_clear_context_twice_adds_one_divider_and_none_to_an_empty_conversation(alice):
+    cid = _new_conv(alice)
+    with session_scope() as s:
+        assert conversations.clear_context(s, user_id=alice, conversation_id=cid) is None
+        conversations.send_message(s, user_id=alice, conversation_id=cid, text="q")
+        first = conversations.clear_context(s, user_id=alice, conversation_id=cid)
+        again = conversations.clear_context(s, user_id=alice, conversation_id=cid)
+        rows = store.list_messages(s, user_id=alice, conversation_id=cid)
+    assert first is not None and again is None
+    assert [m.kind for m in rows] == ["user", "assistant", "divider"]
+
+
 async def test_role_prompt_is_sent_as_system_with_opening_messages(alice):
     with session_scope() as s:
         role = Role(
