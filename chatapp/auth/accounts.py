@@ -312,6 +312,26 @@ def confirm_login_ticket(
     )
 
 
+def claim_login_ticket(session: Session, *, ticket_id: str, now: datetime) -> str | None:
+    """Marks a confirmed, live ticket consumed, atomically (a conditional update, so two requests
+    racing for one ticket cannot both win); the openid that confirmed it, or None."""
+    ticket = session.get(LoginTicket, ticket_id)
+    if ticket is None or ticket.openid is None or ticket.consumed_at is not None:
+        return None
+    openid = ticket.openid
+    result = session.execute(
+        update(LoginTicket)
+        .where(
+            col(LoginTicket.id) == ticket_id,
+            col(LoginTicket.consumed_at).is_(None),
+            col(LoginTicket.openid).is_not(None),
+            col(LoginTicket.expires_at) > now,
+        )
+        .values(consumed_at=now)
+    )
+    return openid if getattr(result, "rowcount", 0) == 1 else None
+
+
 def consume_login_ticket(
     session: Session,
     *,
@@ -327,21 +347,8 @@ def consume_login_ticket(
         The user and a new session token, or None while unconfirmed (or when already consumed).
     """
     now = now or utcnow()
-    ticket = session.get(LoginTicket, ticket_id)
-    if ticket is None or ticket.openid is None or ticket.consumed_at is not None:
-        return None
-    openid = ticket.openid
-    result = session.execute(
-        update(LoginTicket)
-        .where(
-            col(LoginTicket.id) == ticket_id,
-            col(LoginTicket.consumed_at).is_(None),
-            col(LoginTicket.openid).is_not(None),
-            col(LoginTicket.expires_at) > now,
-        )
-        .values(consumed_at=now)
-    )
-    if getattr(result, "rowcount", 0) != 1:
+    openid = claim_login_ticket(session, ticket_id=ticket_id, now=now)
+    if openid is None:
         return None
     user = upsert_user(session, settings=settings, openid=openid, now=now)
     assert user.id is not None

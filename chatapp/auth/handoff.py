@@ -19,8 +19,7 @@ import secrets
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
-from sqlalchemy import update
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from chatapp.auth import accounts, sessions
 from chatapp.core.config import Settings
@@ -79,21 +78,8 @@ def from_scan_ticket(
         The secret, or None while the ticket is unconfirmed, or when it expired or was consumed.
     """
     now = now or utcnow()
-    ticket = session.get(LoginTicket, ticket_id)
-    if ticket is None or ticket.openid is None or ticket.consumed_at is not None:
-        return None
-    openid = ticket.openid
-    result = session.execute(
-        update(LoginTicket)
-        .where(
-            col(LoginTicket.id) == ticket_id,
-            col(LoginTicket.consumed_at).is_(None),
-            col(LoginTicket.openid).is_not(None),
-            col(LoginTicket.expires_at) > now,
-        )
-        .values(consumed_at=now)
-    )
-    if getattr(result, "rowcount", 0) != 1:
+    openid = accounts.claim_login_ticket(session, ticket_id=ticket_id, now=now)
+    if openid is None:
         return None
     return create(session, settings=settings, openid=openid, now=now)
 
