@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from chatapp.core import db as dbmod
+from chatapp.models import User
 from testkit.postgres import PG_HOST, PG_PORT, fresh_pg_database, postgres_reachable
 
 if TYPE_CHECKING:
@@ -59,6 +60,16 @@ def session(engine) -> Iterator[Session]:
     """A session on the test database (commit explicitly to make data visible to the code)."""
     with Session(engine, expire_on_commit=False) as s:
         yield s
+
+
+@pytest.fixture
+def users(session: Session) -> tuple[int, int]:
+    """Alice and Bob, committed: (alice's id, bob's id)."""
+    alice, bob = User(openid="alice"), User(openid="bob")
+    session.add_all([alice, bob])
+    session.commit()
+    assert alice.id is not None and bob.id is not None
+    return alice.id, bob.id
 
 
 # Module scope: a live sync Playwright keeps an event loop running in the main thread, which

@@ -110,6 +110,25 @@ def issue_login_code(
     return code
 
 
+def _live_codes(
+    session: Session, *, settings: Settings, code: str, now: datetime | None
+) -> list[LoginCode]:
+    """The unused, unexpired rows issued for `code` (at least one), or why there is none.
+
+    Raises:
+        InvalidInput: reason "expired_code" for a known code that expired or was already used.
+        AuthError: reason "bad_code" for a code we never issued.
+    """
+    now = now or utcnow()
+    rows = session.exec(select(LoginCode).where(LoginCode.code_hash == _hash(settings, code))).all()
+    live = [row for row in rows if row.used_at is None and row.expires_at > now]
+    if live:
+        return live
+    if rows:
+        raise InvalidInput("expired_code")
+    raise AuthError("bad_code")
+
+
 def live_code_openid(
     session: Session, *, settings: Settings, code: str, now: datetime | None = None
 ) -> str:
@@ -119,14 +138,7 @@ def live_code_openid(
         InvalidInput: reason "expired_code" for a known code that expired or was already used.
         AuthError: reason "bad_code" for a code we never issued.
     """
-    now = now or utcnow()
-    rows = session.exec(select(LoginCode).where(LoginCode.code_hash == _hash(settings, code))).all()
-    for row in rows:
-        if row.used_at is None and row.expires_at > now:
-            return row.openid
-    if rows:
-        raise InvalidInput("expired_code")
-    raise AuthError("bad_code")
+    return _live_codes(session, settings=settings, code=code, now=now)[0].openid
 
 
 def redeem_login_code(
@@ -142,10 +154,7 @@ def redeem_login_code(
         AuthError: reason "bad_code" for a code we never issued.
     """
     now = now or utcnow()
-    rows = session.exec(select(LoginCode).where(LoginCode.code_hash == _hash(settings, code))).all()
-    for row in rows:
-        if row.used_at is not None or row.expires_at <= now:
-            continue
+    for row in _live_codes(session, settings=settings, code=code, now=now):
         # Conditional update: of two concurrent submissions only one sees rowcount 1.
         result = session.execute(
             update(LoginCode)
@@ -154,9 +163,8 @@ def redeem_login_code(
         )
         if getattr(result, "rowcount", 0) == 1:
             return row.openid
-    if rows:
-        raise InvalidInput("expired_code")
-    raise AuthError("bad_code")
+    # Every live row was taken by a concurrent submission between the read and the update.
+    raise InvalidInput("expired_code")
 
 
 def near_miss_code_ids(

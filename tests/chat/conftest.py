@@ -8,7 +8,6 @@ import pytest
 from sqlmodel import Session
 
 from chatapp.core.config import Settings, load_settings, set_settings
-from chatapp.models import User
 
 
 @pytest.fixture
@@ -32,10 +31,6 @@ def settings(tmp_path, engine) -> Iterator[Settings]:
 
 
 @pytest.fixture
-def users(session: Session, settings) -> tuple[int, int]:
-    """Alice and Bob, committed."""
-    alice, bob = User(openid="alice"), User(openid="bob")
-    session.add_all([alice, bob])
-    session.commit()
-    assert alice.id is not None and bob.id is not None
-    return alice.id, bob.id
+def users(session: Session, settings, users) -> tuple[int, int]:
+    """Alice and Bob (tests/conftest.py), seeded under this package's settings."""
+    return users

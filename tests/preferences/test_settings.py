@@ -7,33 +7,17 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import text
-from sqlmodel import Session
 
 from chatapp import preferences
 from chatapp.core.config import Settings
 from chatapp.core.crypto import SecretBox, box_for
 from chatapp.errors import ConfigError, InvalidInput
-from chatapp.models import User, UserSettings
+from chatapp.models import UserSettings
 from chatapp.roles import store as role_store
 from chatapp.roles.schema import RoleInput
 
 KEY = "sk-test-PLAINTEXT-9f3a"
 BOX = SecretBox("x" * 40)
-
-
-def _user(session: Session, openid: str) -> int:
-    user = User(openid=openid)
-    session.add(user)
-    session.flush()
-    assert user.id is not None
-    return user.id
-
-
-@pytest.fixture
-def users(session) -> tuple[int, int]:
-    ids = _user(session, "alice"), _user(session, "bob")
-    session.commit()
-    return ids
 
 
 def _resolve(model: str | None) -> str:

@@ -1,4 +1,4 @@
-"""Fixtures of the role tests: two users seeded through the session, a role of Alice's, and a
+"""Fixtures of the role tests: a role of Alice's (the users come from tests/conftest.py) and a
 model resolver offering two models."""
 
 from __future__ import annotations
@@ -6,26 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from sqlmodel import Session
 
-from chatapp.models import User
 from chatapp.roles.schema import Opening, RoleInput
-
-
-def _user(session: Session, openid: str) -> int:
-    user = User(openid=openid)
-    session.add(user)
-    session.flush()
-    assert user.id is not None
-    return user.id
-
-
-@pytest.fixture
-def users(session) -> tuple[int, int]:
-    """(alice, bob), committed."""
-    ids = _user(session, "alice"), _user(session, "bob")
-    session.commit()
-    return ids
 
 
 @pytest.fixture
