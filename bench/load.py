@@ -1,8 +1,9 @@
 """Benchmarks 3 and 5 — concurrency and idle memory, with a socket-level load client.
 
-The load client replays the real Reflex event protocol, captured from a real browser first: the
-socket.io CONNECT packet of namespace `/_event` carries `hydrate_and_load` (which runs the page's
-on_load, `ChatState.load_page`), and a message is the browser's `ChatState.send` form-submit event.
+The load client replays the real Reflex event protocol, captured from a real browser first
+(`testkit.fakes.reflex_socket.capture_protocol`): the socket.io CONNECT packet of namespace
+`/_event` carries `hydrate_and_load` (which runs the page's on_load, `ChatState.load_page`), and a
+message is the browser's `ChatState.send` form-submit event.
 Each simulated user has its own client token (`?token=` on the websocket URL, as the browser sends
 it from sessionStorage). A stream's "UI updates" are the `cs.a(...)` scripts the server pushes;
 the gap between two of them is what a user would see as a stall.
@@ -28,63 +29,19 @@ from playwright.sync_api import Browser
 from bench.common import (
     LoadStack,
     backend_pids,
-    open_chat,
     percentile,
-    send,
     session_tokens,
     tree_cpu_seconds,
     tree_rss,
-    wait_answer_done,
 )
-
-NS = "/_event"
-
-
-@dataclass
-class Protocol:
-    """The two frames a user needs, as the browser sent them."""
-
-    connect_auth: dict[str, Any]
-    send_event: dict[str, Any]
-
-    def connect_payload(self) -> dict[str, Any]:
-        """A copy of the CONNECT payload. It carries no session: who is logged in is the
-        handshake's cookie (see `User.connect`)."""
-        return json.loads(json.dumps(self.connect_auth))
-
-    def send_with(self, text: str) -> dict[str, Any]:
-        """The send event with another message text, on the home page (a new conversation)."""
-        event = json.loads(json.dumps(self.send_event))
-        event["payload"]["form"]["__reflex_form_data__"] = [
-            ["conversation_id", ""],
-            ["text", text],
-            ["composer_input", text],
-        ]
-        return event
+from testkit.fakes import reflex_socket
+from testkit.fakes.reflex_socket import NS, Protocol
 
 
-def capture_protocol(browser: Browser, base_url: str) -> Protocol:
-    """Opens the chat in a real browser, sends one message, and keeps the frames it sent."""
-    context = browser.new_context()
-    page = context.new_page()
-    sent: list[str] = []
-    page.on(
-        "websocket",
-        lambda ws: ws.on(
-            "framesent", lambda p: sent.append(p if isinstance(p, str) else p.decode())
-        ),
-    )
-    try:
-        open_chat(page, base_url)
-        send(page, "capture")
-        wait_answer_done(page, timeout_ms=90_000)
-    finally:
-        context.close()
-    connect = next(f for f in sent if f.startswith("40" + NS + ","))
-    event = next(f for f in sent if f.startswith("42" + NS + ",") and ".send" in f)
-    return Protocol(
-        connect_auth=json.loads(connect.split(",", 1)[1]),
-        send_event=json.loads(event.split(",", 1)[1])[1],
+def capture_protocol(browser: Browser, app: LoadStack) -> Protocol:
+    """The browser's own frames (`testkit.fakes.reflex_socket`), captured as a user of its own."""
+    return reflex_socket.capture_protocol(
+        browser, app.app.url, session_tokens(app.app, 1, "o_capture_")[0]
     )
 
 
@@ -130,7 +87,7 @@ class User:
             # Who is logged in is the handshake's session cookie (HttpOnly: the server reads it
             # from these headers, never from what the client sends in its events).
             headers={"Origin": self.base_url, "Cookie": f"chatapp_session={self.session_token}"},
-            auth=self.proto.connect_payload(),
+            auth=self.proto.connect_as(self.session_token),
             wait_timeout=30,
         )
         await asyncio.wait_for(self.hydrated.wait(), 60)

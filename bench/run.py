@@ -152,7 +152,7 @@ def run(
                         env["DATABASE_URL"] = stack_.enter_context(fresh_pg_database())
                     ls = stack_.enter_context(load_stack(LOAD_CHUNKS_PER_S, env_extra=env))
                     out.setdefault("startup_warm_s", round(ls.startup_s, 1))
-                    proto = load.capture_protocol(browser, ls.app.url)
+                    proto = load.capture_protocol(browser, ls)
                     # Load first: the memory step leaves 1,000 idle states behind, which made
                     # the next step's update gaps spikier (one run each: p99 431 ms at 100
                     # streams right after it, 203 ms without it).
