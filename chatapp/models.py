@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -156,3 +157,138 @@ class UserSettings(SQLModel, table=True):
     api_key_enc: str | None = None
     api_key_last4: str | None = Field(default=None, max_length=8)
     api_base_url: str | None = Field(default=None, max_length=512)
+
+
+# ---- plans, balances and the usage ledger (chatapp/billing) --------------------------------------
+# Amounts are in charged units: tokens × the plan's multiplier for the model (see billing.plans).
+
+
+class Plan(SQLModel, table=True):
+    """A group of users sharing one allowance: the daily free units, the models allowed and their
+    price ratios, a send rate and a message size. Exactly one plan is the default."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=64)
+    # Units free per day (the operator's day, see billing.plans.today); None: no quota at all.
+    daily_free: int | None = None
+    # JSON list of the models this plan may use; [] allows every model.
+    models_json: str = "[]"
+    # JSON object model -> price ratio; a model not listed costs 1 unit per token.
+    multipliers_json: str = "{}"
+    # 0 takes the server's setting (CHAT_SENDS_PER_MINUTE, CHAT_MAX_MESSAGE_CHARS).
+    sends_per_minute: int = 0
+    max_message_chars: int = 0
+    is_default: bool = Field(default=False, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Wallet(SQLModel, table=True):
+    """A user's plan, account status and balance: one row per user, made at first use.
+
+    Every change is one conditional UPDATE (billing.wallet), never read-then-write, so parallel
+    sends on several workers cannot spend what is not there."""
+
+    user_id: int = Field(primary_key=True, foreign_key="user.id")
+    plan_id: int = Field(foreign_key="plan.id", index=True)
+    # A plan bought for some days (a redeem code) runs until then; None: no end.
+    plan_until: datetime | None = None
+    status: str = Field(default="active", max_length=16)  # active | frozen
+    balance: int = 0
+    # Units held by answers in flight (reserved before the call, released when it settles).
+    reserved: int = 0
+    # The day `free_used` counts (YYYY-MM-DD in the operator's time zone).
+    free_day: str = Field(default="", max_length=10)
+    free_used: int = 0
+
+
+class UsageEntry(SQLModel, table=True):
+    """One model call: who, which provider and model, the tokens, and what it cost (the usage
+    ledger). Reserved before the call, settled with the real usage after it."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id")
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    source: str = Field(default="chat", max_length=16)  # chat | api | image
+    provider: str = Field(default="", max_length=64)
+    model: str = Field(default="", max_length=128)
+    conversation_id: str | None = Field(default=None, max_length=32)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    reasoning_tokens: int = 0
+    images: int = 0
+    # True when the provider sent no usage and the tokens were counted by us.
+    estimated: bool = False
+    status: str = Field(default="reserved", max_length=16)  # reserved | settled | refunded
+    multiplier: float = 1.0
+    reserved: int = 0
+    charge: int = 0
+    __table_args__ = (
+        Index("ix_usageentry_user_time", "user_id", "created_at"),
+        Index("ix_usageentry_time_model", "created_at", "model"),
+    )
+
+
+class BalanceEntry(SQLModel, table=True):
+    """A credit or debit of a balance that is not a model call: a redeem code, an admin's
+    adjustment, and later a payment. `(kind, ref)` is unique, so a payment notice that arrives
+    twice credits once."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    kind: str = Field(max_length=16)  # redeem | admin | payment
+    ref: str = Field(max_length=128)
+    amount: int = 0
+    plan_id: int | None = None
+    plan_days: int = 0
+    reason: str = Field(default="", max_length=200)
+    actor_id: int | None = None
+    __table_args__ = (UniqueConstraint("kind", "ref", name="uq_balanceentry_kind_ref"),)
+
+
+class RedeemBatch(SQLModel, table=True):
+    """Redeem codes (兑换码) made together: what each is worth and until when."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(default="", max_length=64)
+    count: int = 0
+    amount: int = 0
+    plan_id: int | None = Field(default=None, foreign_key="plan.id")
+    plan_days: int = 0
+    expires_at: datetime | None = None
+    created_by: int | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class RedeemCode(SQLModel, table=True):
+    """One code of a batch, stored as a keyed hash (the code itself is shown once, at creation)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    batch_id: int = Field(foreign_key="redeembatch.id", index=True)
+    code_hash: str = Field(unique=True, max_length=128)
+    used_by: int | None = None
+    used_at: datetime | None = None
+
+
+class SensitiveWords(SQLModel, table=True):
+    """The operator's 敏感词 list (one row, id 1) and what it does; `version` grows on each save so
+    every worker reloads it."""
+
+    id: int = Field(default=1, primary_key=True)
+    words: str = ""
+    refuse_input: bool = True
+    mask_output: bool = True
+    version: int = 0
+    updated_at: datetime = Field(default_factory=utcnow)
+    updated_by: int | None = None
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what when: admin actions, logins, refusals."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    actor_id: int | None = Field(default=None, index=True)
+    action: str = Field(max_length=64, index=True)
+    target: str = Field(default="", max_length=128)
+    detail: str = ""

@@ -90,6 +90,10 @@ class Settings:
     metrics_allow: tuple[str, ...] = DEFAULT_METRICS_ALLOW
     # Hosts whose images pages load without a click (IMAGE_HOSTS_ALLOW; `chatapp.core.web_policy`).
     image_hosts_allow: tuple[str, ...] = ()
+    # Plans and quotas (`chatapp.billing`): the default plan's free units a day (None: no quota)
+    # and the time zone whose midnight starts a new day.
+    default_daily_free: int | None = None
+    billing_time_zone: str = "Asia/Shanghai"
 
     @property
     def is_dev(self) -> bool:
@@ -304,7 +308,33 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         site_name=env.get("CHATAPP_SITE_NAME") or "chatapp",
         **_spend_limits(env),
         **_web_security_settings(env),
+        **_billing_settings(env),
     )
+
+
+def _billing_settings(env: Mapping[str, str]) -> dict[str, Any]:
+    """BILLING_DEFAULT_DAILY_FREE and BILLING_TIME_ZONE, validated.
+
+    Raises:
+        ConfigError: a negative or non-integer allowance, an unknown time zone.
+    """
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    out: dict[str, Any] = {}
+    raw = (env.get("BILLING_DEFAULT_DAILY_FREE") or "").strip()
+    if raw:
+        value = _int(env, "BILLING_DEFAULT_DAILY_FREE", 0)
+        if value < 0:
+            raise ConfigError(f"BILLING_DEFAULT_DAILY_FREE must be 0 or more, got {value}")
+        out["default_daily_free"] = value
+    zone = (env.get("BILLING_TIME_ZONE") or "").strip()
+    if zone:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError(f"BILLING_TIME_ZONE: unknown time zone {zone!r}") from exc
+        out["billing_time_zone"] = zone
+    return out
 
 
 def _web_security_settings(env: Mapping[str, str]) -> dict[str, Any]:

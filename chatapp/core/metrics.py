@@ -74,6 +74,9 @@ TTFT = Histogram(
     buckets=(0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32),
 )
 LOGIN_ATTEMPTS = Counter("chatapp_login_attempts_total", "Login attempts, by result", ["result"])
+REFUSALS = Counter(
+    "chatapp_refusals_total", "Model calls refused by the rule chain, by rule", ["rule"]
+)
 
 
 def answer_started() -> None:
