@@ -5,7 +5,8 @@
     ├── NotFound             the thing does not exist or is not the caller's
     ├── InvalidInput         the user sent something we refuse (empty, too long, bad file)
     │   └── BlockedURL       a user's base URL points at an internal address (`url_guard`)
-    └── AuthError            not logged in, bad or revoked session, locked out
+    ├── AuthError            not logged in, bad or revoked session, locked out
+    └── Forbidden            logged in, but not allowed (an admin page for a non-admin)
 
 LLM errors live in `chatapp.llm.errors`; `user_message()` maps both trees to short Chinese/English
 text. Never show `str(exc)` to a user: it may hold URLs, keys or provider internals.
@@ -24,6 +25,12 @@ class ConfigError(ChatappError):
     """A setting is missing or malformed."""
 
     code = "config"
+
+
+class Forbidden(ChatappError):
+    """The caller is logged in but may not do this (admin use cases for a non-admin)."""
+
+    code = "forbidden"
 
 
 class NotFound(ChatappError):

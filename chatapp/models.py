@@ -30,7 +30,10 @@ class User(SQLModel, table=True):
     openid: str = Field(index=True, unique=True, max_length=128)
     nickname: str = Field(default="", max_length=64)
     avatar: str = Field(default="", max_length=512)
+    # An admin: listed in ADMIN_OPENIDS (re-read at every login) or granted by the CLI
+    # (`python -m chatapp.admin grant OPENID`, kept in `admin_granted`).
     is_admin: bool = False
+    admin_granted: bool = False
     created_at: datetime = Field(default_factory=utcnow)
     last_login_at: datetime = Field(default_factory=utcnow)
 
@@ -222,6 +225,9 @@ class UsageEntry(SQLModel, table=True):
     multiplier: float = 1.0
     reserved: int = 0
     charge: int = 0
+    # How long the first token took, and the error the call ended with (None: it answered).
+    first_token_ms: int | None = None
+    error_code: str | None = Field(default=None, max_length=64)
     __table_args__ = (
         Index("ix_usageentry_user_time", "user_id", "created_at"),
         Index("ix_usageentry_time_model", "created_at", "model"),

@@ -224,8 +224,9 @@ def upsert_user(
         user.last_login_at = now
         if nickname:
             user.nickname = nickname
-    # Re-read every login, so removing an openid from ADMIN_OPENIDS demotes it.
-    user.is_admin = openid in settings.admin_openids
+    # Re-read every login, so removing an openid from ADMIN_OPENIDS demotes it (unless the CLI
+    # granted it: chatapp.admin.access).
+    user.is_admin = openid in settings.admin_openids or user.admin_granted
     session.add(user)
     session.flush()
     return user

@@ -56,6 +56,8 @@ class Usage:
     reasoning_tokens: int = 0
     images: int = 0
     estimated: bool = False
+    first_token_ms: int | None = None
+    error_code: str | None = None
 
 
 def _free_left(daily: int):
@@ -143,6 +145,8 @@ def settle(session: Session, *, hold: Hold, usage: Usage, refunded: bool = False
             reasoning_tokens=usage.reasoning_tokens,
             images=usage.images,
             estimated=usage.estimated,
+            first_token_ms=usage.first_token_ms,
+            error_code=usage.error_code,
             charge=charge,
         )
     )

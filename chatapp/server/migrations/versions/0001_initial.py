@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-04 18:47:20.507741
+Create Date: 2026-12-04 18:55:52.892307
 """
 
 from collections.abc import Sequence
@@ -95,6 +95,7 @@ def upgrade() -> None:
         sa.Column("nickname", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("avatar", sqlmodel.sql.sqltypes.AutoString(length=512), nullable=False),
         sa.Column("is_admin", sa.Boolean(), nullable=False),
+        sa.Column("admin_granted", sa.Boolean(), nullable=False),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.Column("last_login_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
@@ -218,6 +219,8 @@ def upgrade() -> None:
         sa.Column("multiplier", sa.Float(), nullable=False),
         sa.Column("reserved", sa.Integer(), nullable=False),
         sa.Column("charge", sa.Integer(), nullable=False),
+        sa.Column("first_token_ms", sa.Integer(), nullable=True),
+        sa.Column("error_code", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.ForeignKeyConstraint(
             ["user_id"],
             ["user.id"],
