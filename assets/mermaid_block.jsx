@@ -92,13 +92,13 @@ function remember(key, result) {
 const FOREIGN_URL = /url\(\s*(?!['"]?#)[^)]*\)/gi;
 
 // Strips from mermaid's (already sanitised) SVG what could leave the page or run: links (kept as
-// their text), scripts, event attributes, non-fragment href/src, url() to anything but the SVG
-// itself. Parsed in an inert <template>: nothing in it runs or loads.
+// their text), scripts, frames, images, event attributes, non-fragment href/src, url() to anything
+// but the SVG itself. Parsed in an inert <template>: nothing in it runs or loads.
 export function withoutActiveParts(svg) {
   const template = document.createElement("template");
   template.innerHTML = svg;
   const root = template.content;
-  for (const el of root.querySelectorAll("script, iframe, object, embed")) el.remove();
+  for (const el of root.querySelectorAll("script, iframe, object, embed, img, image")) el.remove();
   for (const link of root.querySelectorAll("a")) link.replaceWith(...link.childNodes);
   for (const el of root.querySelectorAll("*")) {
     for (const attr of [...el.attributes]) {

@@ -30,7 +30,6 @@ PAYLOAD = "\n".join(
         '    A["<script>window.__pwned = 1</script>Script"] --> B["<img src=x onerror=alert(1)>Image"]',
         '    B --> C["<a href=\'javascript:alert(2)\'>Link</a>"]',
         "    C --> D[Plain]",
-        "    style D fill:url(http://127.0.0.9/fill.svg)",
         '    click A call alert("click")',
         "    click B \"javascript:alert('href')\" \"tooltip\"",
         '    click C href "http://127.0.0.9/steal" _self',
@@ -150,7 +149,8 @@ def test_payloads_in_a_diagram_run_nothing(diagram_page, app, fake_llm):
     diagram = block.locator(".mermaid-diagram")
     expect(diagram.locator(".node")).to_have_count(4)
     for node in diagram.locator(".node").all():
-        node.click()
+        node.click(force=True)  # where a person would click (a label may cover the node)
+        node.dispatch_event("click")  # and on the node itself, whatever is on top
     page.wait_for_timeout(500)  # what a click would have started has had time to happen
     shot(page, "mermaid-payloads")
     assert dialogs == []
@@ -242,7 +242,10 @@ def test_many_diagrams_in_one_answer_all_draw(diagram_page, app, fake_llm):
     ask(page, app, fake_llm, Reply(text=answer(*diagrams), chunk_chars=200, chunks_per_s=200))
     blocks = page.locator(".mermaid-block")
     expect(blocks).to_have_count(24)
-    # Diagrams are drawn as they come near the screen: scroll through all of them.
+    # Diagrams are drawn as they come near the screen: the reader scrolls up (a wheel: the list
+    # stops following the bottom), then through all of them.
+    page.locator("#message-scroll").hover()
+    page.mouse.wheel(0, -20_000)
     for i in range(24):
         blocks.nth(i).scroll_into_view_if_needed()
         expect(blocks.nth(i)).to_have_attribute("data-state", "diagram", timeout=15_000)
@@ -290,9 +293,8 @@ def test_the_first_load_does_not_bring_mermaid(diagram_page, app, fake_llm):
         parser.feed(html)
         assert parser.srcs, "the page names no scripts"
         files = _static_closure(app.url + "/", parser.srcs, lambda u: http.get(u).text)
-        assert any("chat_markdown" in body or "ChatMarkdown" in body for body in files.values()), (
-            "the markdown renderer is not in the first load: this check would prove nothing"
-        )
+        # The diagram component itself is (its class name survives minifying): the check can fail.
+        assert any("mermaid-block" in body for body in files.values()), files.keys()
         assert not [u for u, body in files.items() if MERMAID_MARK in body]
 
     # In the browser: a conversation without diagrams downloads no mermaid; one with a diagram does.
