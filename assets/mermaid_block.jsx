@@ -17,6 +17,7 @@ import { useHtmlLook } from "./html_look.js";
 const WORDS = {
   zh: {
     kind: "Mermaid 图表",
+    figure: "Mermaid 图表",
     source: "查看源码",
     diagram: "查看图表",
     copy: "复制",
@@ -27,9 +28,11 @@ const WORDS = {
     openLabel: "在新标签页打开 SVG",
     drawing: "正在绘制图表…",
     broken: "图表有语法错误，未能绘制：",
+    unavailable: "图表组件没有加载成功，请刷新页面再试。",
   },
   en: {
-    kind: "Mermaid diagram",
+    kind: "Mermaid",
+    figure: "Mermaid diagram",
     source: "View source",
     diagram: "View diagram",
     copy: "Copy",
@@ -40,6 +43,7 @@ const WORDS = {
     openLabel: "Open as SVG in a new tab",
     drawing: "Drawing the diagram…",
     broken: "The diagram has a syntax error and was not drawn:",
+    unavailable: "The diagram renderer did not load. Reload the page to try again.",
   },
 };
 
@@ -146,11 +150,11 @@ export function drawDiagram(theme, source) {
   const job = queue
     .then(afterPaint)
     .then(() => drawNow(theme, source))
-    .catch((error) => ({ error: String((error && error.message) || error), retry: true }))
+    .catch((error) => ({ error: String((error && error.message) || error), unavailable: true }))
     .then((result) => {
       inFlight.delete(key);
       // A failed download is not a property of the diagram: not cached.
-      if (!result.retry) remember(key, result);
+      if (!result.unavailable) remember(key, result);
       return result;
     });
   inFlight.set(key, job);
@@ -251,8 +255,8 @@ export function MermaidBlock({ source }) {
       </div>
       {error ? (
         <div className="mermaid-error">
-          <p>{words.broken}</p>
-          <pre className="mermaid-error-message">{error}</pre>
+          <p>{shown.unavailable ? words.unavailable : words.broken}</p>
+          {shown.unavailable ? null : <pre className="mermaid-error-message">{error}</pre>}
         </div>
       ) : null}
       {svg ? (
@@ -261,7 +265,7 @@ export function MermaidBlock({ source }) {
           ref={drawing}
           hidden={viewSource}
           role="img"
-          aria-label={words.kind}
+          aria-label={words.figure}
           dangerouslySetInnerHTML={{ __html: svg }}
         />
       ) : null}

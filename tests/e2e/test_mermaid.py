@@ -252,6 +252,17 @@ def test_many_diagrams_in_one_answer_all_draw(diagram_page, app, fake_llm):
         expect(blocks.nth(i).locator("svg")).to_contain_text(f"Diagram {i}")
 
 
+def test_a_renderer_that_does_not_load_keeps_the_code_and_says_so(diagram_page, app, fake_llm):
+    page = diagram_page
+    # The mermaid chunk cannot be had (a new deploy replaced it, the network dropped).
+    page.route(re.compile(r"/assets/mermaid\.core-[^/]*\.js$"), lambda route: route.abort())
+    ask(page, app, fake_llm, Reply(text=answer(FLOWCHART), chunk_chars=30, chunks_per_s=200))
+    block = page.locator(".mermaid-block")
+    expect(block).to_have_attribute("data-state", "error", timeout=15_000)
+    expect(block.locator(".mermaid-error")).to_have_text("图表组件没有加载成功，请刷新页面再试。")
+    expect(block.locator(".mermaid-source")).to_have_text(FLOWCHART)
+
+
 class _Scripts(HTMLParser):
     """The module scripts a page loads at once: <script type=module src> and modulepreload links."""
 
@@ -352,6 +363,8 @@ def test_diagrams_look_right_and_pass_axe(lang, scheme, device, browser, app, di
         page.goto(url)
         blocks = page.locator(".mermaid-block")
         expect(blocks).to_have_count(3)
+        page.locator("#message-scroll").hover()
+        page.mouse.wheel(0, -5000)  # the reader scrolls up: the list stops following the bottom
         for i, state in enumerate(["diagram", "diagram", "error"]):
             blocks.nth(i).scroll_into_view_if_needed()
             expect(blocks.nth(i)).to_have_attribute("data-state", state, timeout=15_000)
