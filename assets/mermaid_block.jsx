@@ -97,7 +97,7 @@ const FOREIGN_URL = /url\(\s*(?!['"]?#)[^)]*\)/gi;
 
 // Strips from mermaid's (already sanitised) SVG what could leave the page or run: links (kept as
 // their text), scripts, frames, images, event attributes, non-fragment href/src, url() to anything
-// but the SVG itself. Parsed in an inert <template>: nothing in it runs or loads.
+// but the SVG itself, @import. Parsed in an inert <template>: nothing in it runs or loads.
 export function withoutActiveParts(svg) {
   const template = document.createElement("template");
   template.innerHTML = svg;
@@ -111,12 +111,12 @@ export function withoutActiveParts(svg) {
       if (name.startsWith("on")) el.removeAttribute(attr.name);
       else if ((name === "href" || name === "xlink:href" || name === "src") && !value.startsWith("#"))
         el.removeAttribute(attr.name);
-      else if (name === "style" && FOREIGN_URL.test(value))
-        el.setAttribute(attr.name, value.replace(FOREIGN_URL, "none"));
-      FOREIGN_URL.lastIndex = 0;
+      else if (name === "style") el.setAttribute(attr.name, value.replace(FOREIGN_URL, "none"));
     }
   }
-  for (const style of root.querySelectorAll("style")) style.textContent = style.textContent.replace(FOREIGN_URL, "none");
+  for (const style of root.querySelectorAll("style")) {
+    style.textContent = style.textContent.replace(FOREIGN_URL, "none").replace(/@import[^;]*;?/gi, "");
+  }
   return template.innerHTML;
 }
 
