@@ -105,14 +105,18 @@ export function splitBlocks(md) {
   return blocks;
 }
 
-// A fenced code block is complete when its last source line is a closing fence (after any
-// blockquote markers and indentation); an open fence runs to the end of the message.
+// A fenced code block is complete when its last source line is a closing fence: the opening
+// fence's character, at least as many of them, nothing after (blockquote markers and indentation
+// before). An open fence runs to the end of the message.
+const OPENING_FENCE = /^[\s>]*(`{3,}|~{3,})/;
 const CLOSING_FENCE = /^[\s>]*(`{3,}|~{3,})\s*$/;
 export function fenceClosed(md, node) {
   const at = node && node.position;
   if (!md || !at || at.start.offset == null || at.end.offset == null) return false;
   const lines = md.slice(at.start.offset, at.end.offset).split("\n");
-  return lines.length > 1 && CLOSING_FENCE.test(lines[lines.length - 1]);
+  const open = OPENING_FENCE.exec(lines[0]);
+  const close = lines.length > 1 && CLOSING_FENCE.exec(lines[lines.length - 1]);
+  return Boolean(open && close && close[1][0] === open[1][0] && close[1].length >= open[1].length);
 }
 // The markdown of the block being rendered, for fenceClosed.
 const BlockSource = createContext("");

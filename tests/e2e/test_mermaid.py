@@ -213,11 +213,14 @@ def test_mid_stream_the_block_is_code_then_a_diagram(diagram_page, app, fake_llm
 
 def test_an_open_fence_at_the_end_stays_code(diagram_page, app, fake_llm):
     page = diagram_page
-    cut = f"只画了一半：\n\n```mermaid\n{FLOWCHART}"
-    ask(page, app, fake_llm, Reply(text=cut, chunk_chars=30, chunks_per_s=200), tail="D --> B")
+    # A drawn diagram, then a four-backtick fence that a three-backtick line does not close.
+    cut = f"{answer(FLOWCHART, tail='再画一个：')}\n\n````mermaid\n{SEQUENCE}\n```"
+    ask(page, app, fake_llm, Reply(text=cut, chunk_chars=30, chunks_per_s=200), tail="S-->>U")
     bubble = page.locator('[data-testid="assistant-bubble"]').last
+    expect(bubble.locator(".mermaid-block")).to_have_count(1)
+    expect(bubble.locator(".mermaid-block")).to_have_attribute("data-state", "diagram")
     expect(bubble.locator(".code-block")).to_have_count(1)
-    assert bubble.locator(".mermaid-block").count() == 0
+    expect(bubble.locator(".code-block")).to_contain_text("sequenceDiagram")
 
 
 def test_the_diagram_follows_the_theme_and_is_not_drawn_twice(diagram_page, app, fake_llm):
