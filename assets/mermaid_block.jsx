@@ -181,9 +181,12 @@ function useNearScreen(ref) {
   return near;
 }
 
-// Opens the diagram as an SVG document of its own in a new tab.
+// Opens the diagram as an SVG document of its own in a new tab, on the surface it is drawn on
+// (a dark diagram's light lines would vanish on the tab's white).
 function openSvg(svgElement) {
-  const xml = new XMLSerializer().serializeToString(svgElement);
+  const standalone = svgElement.cloneNode(true);
+  standalone.style.backgroundColor = getComputedStyle(svgElement.parentElement).backgroundColor;
+  const xml = new XMLSerializer().serializeToString(standalone);
   const url = URL.createObjectURL(new Blob([xml], { type: "image/svg+xml" }));
   window.open(url, "_blank", "noopener");
   // The new tab has loaded it long before; the URL is dropped so the blob is freed.
@@ -234,7 +237,6 @@ export function MermaidBlock({ source }) {
             <button
               type="button"
               className="code-copy mermaid-toggle"
-              aria-pressed={viewSource}
               onClick={() => setViewSource(!viewSource)}
             >
               {viewSource ? words.diagram : words.source}

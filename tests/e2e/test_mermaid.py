@@ -17,6 +17,7 @@ from playwright.sync_api import Page, expect
 from testkit.browser import log_in, shot, watched_page
 from testkit.fakes.openai_server import Reply
 from testkit.fakes.wechat import dev_login
+from testkit.paths import ARTIFACTS
 from tests.e2e.test_accessibility import LANG_COOKIE, axe_violations, describe
 
 FLOWCHART = "flowchart TD\n    A[开始 Start] --> B{检查 Check}\n    B -->|是 yes| C[完成 Done]\n    B -->|否 no| D[重试 Retry]\n    D --> B"
@@ -110,6 +111,8 @@ def test_a_flowchart_is_drawn_and_its_actions_work(diagram_page, app, fake_llm):
     assert tab.evaluate("document.contentType") == "image/svg+xml"
     assert tab.evaluate("document.documentElement.localName") == "svg"
     assert "检查 Check" in tab.evaluate("document.documentElement.textContent")
+    # On the surface it was drawn on (white here), not on the tab's default.
+    assert tab.evaluate("document.documentElement.style.backgroundColor") == "rgb(255, 255, 255)"
     tab.close()
 
     # The words follow the page's language.
@@ -245,6 +248,13 @@ def test_the_diagram_follows_the_theme_and_is_not_drawn_twice(diagram_page, app,
     dark_fill = svg.locator(".node rect").first.evaluate("(r) => getComputedStyle(r).fill")
     assert dark_fill != light_fill
     shot(page, "mermaid-theme-switched-dark")
+    with page.context.expect_page() as opened:
+        first.locator(".mermaid-open").click()
+    tab = opened.value
+    tab.wait_for_load_state()
+    assert tab.evaluate("document.documentElement.style.backgroundColor") == "rgb(31, 31, 31)"
+    tab.screenshot(path=str(ARTIFACTS / "mermaid-open-svg-dark.png"))
+    tab.close()
 
     # Back to light: the diagram drawn before comes from the cache, not drawn again.
     page.emulate_media(color_scheme="light")
