@@ -2,8 +2,9 @@
 // (stream_store.js) while it is live and from its `content` prop once stored.
 // Markdown is split into blocks outside code fences so only the last block re-renders per batch.
 // Images go through image_policy.jsx (foreign hosts are not loaded); message_guard.jsx keeps one
-// unrenderable message from breaking the page.
-import React, { memo, useCallback, useMemo, useState, useSyncExternalStore } from "react";
+// unrenderable message from breaking the page; a complete ```mermaid block is drawn by
+// mermaid_block.jsx.
+import React, { createContext, memo, useCallback, useContext, useMemo, useState, useSyncExternalStore } from "react";
 import ReactMarkdown from "react-markdown";
 import remarkGfm from "remark-gfm";
 import remarkMath from "remark-math";
@@ -14,6 +15,8 @@ import { a11yDark, oneLight } from "react-syntax-highlighter/dist/esm/styles/pri
 import { SafeImage } from "./image_policy.jsx";
 import { MessageBoundary, RawText, tooDeep } from "./message_guard.jsx";
 import { copyText } from "./copy_text.js";
+import { useHtmlLook } from "./html_look.js";
+import { MermaidBlock } from "./mermaid_block.jsx";
 import { store, subscribe } from "./stream_store.js";
 // The page's other client scripts install themselves as this module (on every chat page) loads.
 import "./composer_keys.js";
@@ -102,20 +105,21 @@ export function splitBlocks(md) {
   return blocks;
 }
 
-// The page's theme (the `dark` class Radix / next-themes put on <html>) and language (<html lang>),
-// watched so code blocks follow a theme or language switch without a reload.
-function htmlSnapshot() {
-  const el = document.documentElement;
-  const dark = el.classList.contains("dark") || el.classList.contains("dark-theme");
-  const zh = (el.lang || "zh").toLowerCase().startsWith("zh");
-  return (dark ? "dark" : "light") + (zh ? ":zh" : ":en");
+// A fenced code block is complete when its last source line is a closing fence: the opening
+// fence's character, at least as many of them, nothing after (blockquote markers and indentation
+// before). An open fence runs to the end of the message.
+const OPENING_FENCE = /^[\s>]*(`{3,}|~{3,})/;
+const CLOSING_FENCE = /^[\s>]*(`{3,}|~{3,})\s*$/;
+export function fenceClosed(md, node) {
+  const at = node && node.position;
+  if (!md || !at || at.start.offset == null || at.end.offset == null) return false;
+  const lines = md.slice(at.start.offset, at.end.offset).split("\n");
+  const open = OPENING_FENCE.exec(lines[0]);
+  const close = lines.length > 1 && CLOSING_FENCE.exec(lines[lines.length - 1]);
+  return Boolean(open && close && close[1][0] === open[1][0] && close[1].length >= open[1].length);
 }
-function subscribeHtml(callback) {
-  const observer = new MutationObserver(callback);
-  observer.observe(document.documentElement, { attributes: true, attributeFilter: ["class", "lang"] });
-  return () => observer.disconnect();
-}
-const useHtmlLook = () => useSyncExternalStore(subscribeHtml, htmlSnapshot, () => "light:zh");
+// The markdown of the block being rendered, for fenceClosed.
+const BlockSource = createContext("");
 
 // The copy button's words, in the page's language only (assets cannot reach chatapp/i18n).
 const COPY_TEXT = {
@@ -128,7 +132,7 @@ const COPY_TEXT = {
 // while a long block scrolls by (chat.css).
 function CodeBlock({ language, value }) {
   const [copied, setCopied] = useState(false);
-  const [theme, lang] = useHtmlLook().split(":");
+  const [theme, lang] = useHtmlLook();
   const words = COPY_TEXT[lang] || COPY_TEXT.zh;
   const onCopy = useCallback(() => {
     copyText(value).then(() => {
@@ -161,11 +165,15 @@ function CodeBlock({ language, value }) {
 
 const components = {
   code({ className, children, node, ...rest }) {
+    const blockSource = useContext(BlockSource);
     const match = /language-([\w+#.-]+)/.exec(className || "");
     const value = String(children ?? "").replace(/\n$/, "");
     const isBlock = match || value.includes("\n");
     if (!isBlock) return <code className="inline-code" {...rest}>{children}</code>;
-    return <CodeBlock language={match ? match[1] : ""} value={value} />;
+    const language = match ? match[1] : "";
+    // A diagram only once its closing fence has arrived: half a diagram streams as code.
+    if (language === "mermaid" && fenceClosed(blockSource, node)) return <MermaidBlock source={value} />;
+    return <CodeBlock language={language} value={value} />;
   },
   pre({ children }) {
     return <>{children}</>;
@@ -193,13 +201,15 @@ const Block = memo(function Block({ md }) {
   // Checked before parsing: the parser and React recurse once per level.
   if (tooDeep(md)) return <RawText text={md} reason="deep" />;
   return (
-    <ReactMarkdown
-      remarkPlugins={[remarkGfm, [remarkMath, { singleDollarTextMath: true }]]}
-      rehypePlugins={[[rehypeKatex, { throwOnError: false, strict: "ignore" }]]}
-      components={components}
-    >
-      {md}
-    </ReactMarkdown>
+    <BlockSource.Provider value={md}>
+      <ReactMarkdown
+        remarkPlugins={[remarkGfm, [remarkMath, { singleDollarTextMath: true }]]}
+        rehypePlugins={[[rehypeKatex, { throwOnError: false, strict: "ignore" }]]}
+        components={components}
+      >
+        {md}
+      </ReactMarkdown>
+    </BlockSource.Provider>
   );
 });
 

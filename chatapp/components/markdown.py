@@ -1,11 +1,13 @@
-"""`chat_markdown`: a message's markdown (GFM tables, code with copy, KaTeX), live while streaming.
+"""`chat_markdown`: a message's markdown (GFM tables, code with copy, KaTeX, Mermaid diagrams), live
+while streaming.
 
 The React side is assets/chat_markdown.jsx; it also holds `window.chatStream`, the client buffer the
 server appends new text to. Raw HTML in messages is never rendered (no rehype-raw) and react-markdown
 drops `javascript:` links, so message content cannot run script. Images load only from this site
 or an allowed host (assets/image_policy.jsx, IMAGE_HOSTS_ALLOW); a message nested too deeply, or
 one the renderer fails on, shows its raw text and leaves the rest of the page alone
-(assets/message_guard.jsx).
+(assets/message_guard.jsx). A complete ```mermaid block is drawn by assets/mermaid_block.jsx, which
+imports `mermaid` dynamically: the package is its own chunk, downloaded only by a page with a diagram.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class ChatMarkdown(rx.Component):
         "rehype-katex@7.0.1",
         "katex@0.16.22",
         "react-syntax-highlighter@16.1.2",
+        "mermaid@12.3.0",
     ]
 
     content: rx.Var[str]
