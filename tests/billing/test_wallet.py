@@ -130,7 +130,9 @@ def test_a_price_ratio_multiplies_the_charge(session, settings, users):
     hold = wallet.reserve(
         session, settings=settings, user_id=alice, terms=terms, model="big", units=25, now=MORNING
     )
-    assert wallet.settle(session, hold=hold, usage=Usage(prompt_tokens=3, completion_tokens=7)) == 25
+    assert (
+        wallet.settle(session, hold=hold, usage=Usage(prompt_tokens=3, completion_tokens=7)) == 25
+    )
 
 
 def test_a_plan_without_quota_records_usage_and_never_refuses(session, tmp_path, users):
@@ -141,7 +143,9 @@ def test_a_plan_without_quota_records_usage_and_never_refuses(session, tmp_path,
     hold = wallet.reserve(
         session, settings=settings, user_id=alice, terms=terms, model="m", units=10**9
     )
-    assert wallet.settle(session, hold=hold, usage=Usage(prompt_tokens=7, completion_tokens=8)) == 15
+    assert (
+        wallet.settle(session, hold=hold, usage=Usage(prompt_tokens=7, completion_tokens=8)) == 15
+    )
     session.commit()
     assert _wallet(session, alice).balance == 0
     entry = session.get(UsageEntry, hold.entry_id)
