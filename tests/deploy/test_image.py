@@ -46,8 +46,8 @@ from testkit.docker_image import (
     Container,
     build_context,
     build_image,
-    docker,
     checkout_port,
+    docker,
 )
 from testkit.fakes.openai_server import FakeOpenAI
 from testkit.fakes.wechat import WechatSimulator
