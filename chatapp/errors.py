@@ -149,5 +149,6 @@ def user_message(code: str | None, lang: str = "zh") -> str:
         if arg:
             return translate("answer.error.redirect", lang).format(host=arg)
         return translate("answer.error.redirect_nowhere", lang)
-    zh, en = _USER_TEXT.get(code or "internal", _USER_TEXT["internal"])
+    # The base only: "rate_limit:30" carries the wait for the bubble's countdown (chat/items.py).
+    zh, en = _USER_TEXT.get(base, _USER_TEXT["internal"])
     return en if lang == "en" else zh
