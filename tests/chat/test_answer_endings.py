@@ -146,9 +146,9 @@ async def test_continue_goes_on_in_the_same_row(fake, alice) -> None:
         {"role": "assistant", "content": "第一部分，"},
         {"role": "user", "content": CONTINUE_PROMPT},
     ]
-    with session_scope() as s:  # only an answer cut at the length limit goes on
-        with pytest.raises(NotFound):
-            conversations.continue_answer(s, user_id=alice, message_id=msg.id or 0)
+    # Only an answer cut at the length limit goes on.
+    with session_scope() as s, pytest.raises(NotFound):
+        conversations.continue_answer(s, user_id=alice, message_id=msg.id or 0)
 
 
 async def test_only_the_owner_continues_the_last_answer(fake, alice) -> None:
