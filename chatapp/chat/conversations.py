@@ -178,15 +178,17 @@ def continue_answer(
     """Asks the model to go on with an answer cut at the length limit, in the same row: the new
     text follows the old (refused like `send_message`).
 
+    The model sees the conversation up to that answer (an earlier answer can go on too; what
+    followed it is not sent).
+
     Raises:
-        NotFound: not the user's answer, not the conversation's last message, or not cut at the
-            length limit (only a cut answer can go on).
+        NotFound: not the user's answer, or not cut at the length limit (only a cut answer can
+            go on).
     """
     msg = store.get_message(session, user_id=user_id, message_id=message_id)
     if msg is None or msg.kind != "assistant" or msg.ending != "length" or msg.id is None:
         raise NotFound(str(message_id))
     conv = _conversation(session, user_id=user_id, conversation_id=msg.conversation_id)
-    last = store.list_messages(session, user_id=user_id, conversation_id=conv.id, limit=1)
     prev_user = session.exec(
         select(Message)
         .where(
@@ -197,7 +199,7 @@ def continue_answer(
         )
         .order_by(col(Message.id).desc())
     ).first()
-    if not last or last[-1].id != msg.id or prev_user is None or prev_user.id is None:
+    if prev_user is None or prev_user.id is None:
         raise NotFound(str(message_id))
     spend.check_answers(session, user_id=user_id, limit=max_answers, stale_after_s=STALE_STREAM_S)
     store.update_message(

@@ -151,7 +151,7 @@ async def test_continue_goes_on_in_the_same_row(fake, alice) -> None:
         conversations.continue_answer(s, user_id=alice, message_id=msg.id or 0)
 
 
-async def test_only_the_owner_continues_the_last_answer(fake, alice) -> None:
+async def test_only_the_owner_continues_an_answer(fake, alice) -> None:
     cid = _conversation(alice)
     _, first = await _send(fake, alice, cid, "a", Reply(text="x", finish_reason="length"))
     await _send(fake, alice, cid, "b", Reply(text="y"))
@@ -159,7 +159,14 @@ async def test_only_the_owner_continues_the_last_answer(fake, alice) -> None:
         bob = User(openid="bob-endings")
         s.add(bob)
         s.flush()
-        with pytest.raises(NotFound):  # not the conversation's last message any more
-            conversations.continue_answer(s, user_id=alice, message_id=first.id or 0)
         with pytest.raises(NotFound):
             conversations.continue_answer(s, user_id=bob.id or 0, message_id=first.id or 0)
+    with session_scope() as s:
+        turn = conversations.continue_answer(s, user_id=alice, message_id=first.id or 0)
+    msg = await _run(fake, alice, turn, Reply(text=" more"))
+    assert msg.content == "x more"
+    # What followed the continued answer is not sent.
+    assert fake.requests[-1].json["messages"][-2:] == [
+        {"role": "assistant", "content": "x"},
+        {"role": "user", "content": CONTINUE_PROMPT},
+    ]
