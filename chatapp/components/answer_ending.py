@@ -36,7 +36,8 @@ def _continue_button(msg: rx.Var[MessageItem]) -> rx.Component:
 
 
 def _context_actions() -> rx.Component:
-    return rx.fragment(
+    # The way out of a context overflow (its error line above says why).
+    return rx.box(
         rx.button(
             rx.icon("eraser", size=12),
             t("chat.clear_context"),
@@ -54,6 +55,7 @@ def _context_actions() -> rx.Component:
             on_click=rx.redirect("/"),
             data_testid="ending-new-chat",
         ),
+        class_name="answer-ending",
     )
 
 

@@ -27,9 +27,11 @@ import reflex as rx
 
 from chatapp.chat import answers, pace, screens
 from chatapp.chat.items import MessageItem, keep_keys
+from chatapp.core import timefmt
 from chatapp.state import stream_push
 from chatapp.state.auth import AuthState
 from chatapp.state.chat_base import ChatBase, assign_changed
+from chatapp.state.ui import UIState
 from chatapp.state.worker import in_session
 
 log = logging.getLogger(__name__)
@@ -216,6 +218,9 @@ class AnswerFollower(ChatBase, mixin=True):
         async with self:
             thread = await self._thread()
             if stream_push.current(token) is None and thread.streaming_id == message_id:
+                # A background task does not run in the context of the tab's events: the finished
+                # bubble's time label is in the tab's time zone only if set here.
+                timefmt.use_zone((await self.get_state(UIState)).tz)
                 thread.streaming_id = -1
                 user_id = await self._final_user(user_id if grant is not None else None)
                 if user_id is not None:
