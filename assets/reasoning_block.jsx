@@ -82,7 +82,20 @@ export function ReasoningBlock({
         <span className="reasoning-label" role={thinking ? "timer" : undefined}>
           {label}
         </span>
-        <span className={open ? "reasoning-chevron open" : "reasoning-chevron"} aria-hidden="true" />
+        <svg
+          className={open ? "reasoning-chevron open" : "reasoning-chevron"}
+          width="12"
+          height="12"
+          viewBox="0 0 24 24"
+          fill="none"
+          stroke="currentColor"
+          strokeWidth="2.2"
+          strokeLinecap="round"
+          strokeLinejoin="round"
+          aria-hidden="true"
+        >
+          <path d="m9 18 6-6-6-6" />
+        </svg>
       </button>
       {open ? (
         <div className="reasoning-body" ref={body} data-testid="reasoning-text">
