@@ -167,6 +167,8 @@ def test_think_tags_become_the_block_and_a_setting_keeps_it_open(open_page, app,
         ).not_to_contain_text("think")
     finally:
         page.goto(app.url + "/settings")
+        # The saved preference shows first, then it is switched back off.
+        expect(page.locator("#settings-reasoning-open")).to_have_attribute("data-state", "checked")
         page.locator("#settings-reasoning-open").click()
         expect(page.locator("#settings-reasoning-open")).to_have_attribute(
             "data-state", "unchecked"
