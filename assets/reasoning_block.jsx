@@ -106,8 +106,9 @@ export function ReasoningBlock({
   );
 }
 
-// "请 28 秒后重试" counting down to `until` (epoch ms), then the ready text.
-export function RetryCountdown({ until, waitLabel, readyLabel }) {
+// "请 28 秒后重试" counting down to the time in `code` ("rate_limit:<epoch ms>"), then the ready text.
+export function RetryCountdown({ code, waitLabel, readyLabel }) {
+  const until = Number(String(code || "").split(":")[1]) || 0;
   const left = Math.ceil((until - useTick(true)) / 1000);
   return (
     <span className="retry-countdown" data-testid="rate-countdown" data-left={Math.max(0, left)}>

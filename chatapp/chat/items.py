@@ -42,8 +42,6 @@ class MessageItem:
     reasoning_s: int = -1
     # How the answer ended (Message.ending), named under the bubble.
     ending: str = ""
-    # A rate-limited answer: when the provider said to retry (epoch ms), for the countdown.
-    retry_at: int = 0
     # The row's React key: its id, except for a message sent during this visit, whose row keeps
     # the key of the bubble shown before it was stored (`pending_items`), so the stored message
     # updates that row instead of mounting a new one.
@@ -66,12 +64,15 @@ def conversation_item(
 def message_item(msg: Message, *, now: datetime, lang: str) -> MessageItem:
     """The bubble for a message; error codes become user text here, never raw exception text."""
     code = msg.error_code or ""
+    retry_at = retry_at_ms(msg)
     return MessageItem(
         id=msg.id or 0,
         kind=msg.kind,
         content=msg.content,
         status=msg.status,
-        error_code=code,
+        # A rate limit's wait becomes the time to retry at (epoch ms), for the bubble's countdown:
+        # in the code the item carries anyway, not in a field every message would carry.
+        error_code=f"rate_limit:{retry_at}" if retry_at else code,
         error_text=user_message(code, lang) if code and msg.status != "done" else "",
         time=bubble_label(msg.created_at, now, lang),
         model=msg.model or "",
@@ -79,7 +80,6 @@ def message_item(msg: Message, *, now: datetime, lang: str) -> MessageItem:
         reasoning=msg.reasoning or "",
         reasoning_s=round(msg.reasoning_ms / 1000) if msg.reasoning_ms is not None else -1,
         ending=msg.ending or "",
-        retry_at=retry_at_ms(msg),
     )
 
 

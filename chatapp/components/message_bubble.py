@@ -37,7 +37,7 @@ def _status(msg: rx.Var[MessageItem]) -> rx.Component:
             rx.box(
                 rx.icon("circle-alert", size=14),
                 rx.cond(
-                    msg.retry_at > 0,
+                    msg.error_code.startswith("rate_limit:"),
                     retry_countdown(msg),
                     rx.text(msg.error_text, data_testid="msg-error"),
                 ),

@@ -37,7 +37,8 @@ class RetryCountdown(rx.Component):
     library = "$/public/reasoning_block.jsx"
     tag = "RetryCountdown"
 
-    until: rx.Var[int]
+    # "rate_limit:<epoch ms>" (chat/items.py): the time the provider said to retry at.
+    code: rx.Var[str]
     wait_label: rx.Var[str]
     ready_label: rx.Var[str]
 
@@ -62,7 +63,7 @@ def reasoning_block(msg: rx.Var[MessageItem]) -> rx.Component:
 def retry_countdown(msg: rx.Var[MessageItem]) -> rx.Component:
     """ "请 28 秒后重试", counting down to the wait a rate limit asked for."""
     return RetryCountdown.create(
-        until=msg.retry_at,
+        code=msg.error_code,
         wait_label=t("answer.ending.rate_wait"),
         ready_label=t("answer.ending.rate_ready"),
     )

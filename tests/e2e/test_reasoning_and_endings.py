@@ -15,6 +15,8 @@ from testkit.browser import log_in, shot, watched_page
 from testkit.fakes.openai_server import Reply
 from testkit.fakes.wechat import dev_login
 
+from .test_accessibility import axe_violations, describe
+
 LANG_COOKIE = "chatapp_lang"
 DESKTOP = {"width": 1280, "height": 820}
 PHONE = {"width": 390, "height": 844}
@@ -134,6 +136,8 @@ def test_reasoning_streams_live_then_folds(
     expect(toggle).to_have_attribute("aria-expanded", "true")
     expect(block.locator('[data-testid="reasoning-text"]')).to_contain_text(text[-6:])
     shot(page, f"reasoning-open-{lang}-{scheme}")
+    violations = axe_violations(page)
+    assert not violations, describe(violations)
     # After a reload the stored reasoning and its time come from the server.
     page.reload()
     block = _last_answer(page).locator('[data-testid="reasoning-block"]')
@@ -209,6 +213,8 @@ def test_each_ending_is_named(open_page, app, fake_llm, ending, lang):
     if ending == "refused":
         expect(_last_answer(page).locator(".bubble.refused")).to_contain_text("抱歉")
     shot(page, f"ending-{ending}-{lang}")
+    violations = axe_violations(page)
+    assert not violations, describe(violations)
 
 
 def test_continue_goes_on_in_the_same_bubble(open_page, app, fake_llm):
@@ -280,6 +286,8 @@ def test_rate_limit_counts_down_and_offers_retry(open_page, app, fake_llm):
     expect(countdown).not_to_have_attribute("data-left", str(left), timeout=3000)  # it ticks
     assert len(fake_llm.requests) == 1  # no retry before Retry-After
     shot(page, "ending-rate-limit-zh")
+    violations = axe_violations(page)
+    assert not violations, describe(violations)
     answer.locator('[data-testid="retry"]').click()
     expect(_last_answer(page).locator('[data-testid="assistant-bubble"]')).to_have_text("重试成功")
 
