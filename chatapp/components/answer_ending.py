@@ -30,6 +30,8 @@ def _continue_button(msg: rx.Var[MessageItem]) -> rx.Component:
         t("answer.ending.continue"),
         size="1",
         variant="soft",
+        # 12px text on the soft green: only the high-contrast shade reaches 4.5:1.
+        high_contrast=True,
         on_click=ChatState.continue_answer(msg.id),
         data_testid="continue",
     )
@@ -43,6 +45,7 @@ def _context_actions() -> rx.Component:
             t("chat.clear_context"),
             size="1",
             variant="soft",
+            high_contrast=True,
             on_click=ChatState.clear_context,
             data_testid="ending-clear-context",
         ),
@@ -52,6 +55,7 @@ def _context_actions() -> rx.Component:
             size="1",
             variant="soft",
             color_scheme="gray",
+            high_contrast=True,
             on_click=rx.redirect("/"),
             data_testid="ending-new-chat",
         ),

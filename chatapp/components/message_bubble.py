@@ -47,6 +47,8 @@ def _status(msg: rx.Var[MessageItem]) -> rx.Component:
                     size="1",
                     variant="soft",
                     color_scheme="red",
+                    # 12px text on the soft red: only the high-contrast shade reaches 4.5:1.
+                    high_contrast=True,
                     on_click=ChatState.regenerate(msg.id),
                     data_testid="retry",
                 ),
