@@ -56,9 +56,9 @@ test-deploy: setup sysdeps
 lock: setup
 	$(PY) scripts/lock.py
 
-# Regenerate the initial migration from chatapp/models.py (pre-release: one revision).
+# A new migration for a change of chatapp/models.py: make migration MSG="what changed"
 migration: setup
-	$(PY) -m chatapp.server.migrate regenerate
+	$(PY) -m chatapp.server.migrate revision -m "$(or $(MSG),change)"
 	$(VENV)/bin/ruff format -q chatapp/server/migrations
 	$(VENV)/bin/ruff check --fix -q chatapp/server/migrations
 	$(PY) -m chatapp.server.migrate check

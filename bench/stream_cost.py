@@ -37,19 +37,33 @@ class Case:
     chunk_chars: int = 4
     chunks_per_s: float = 95
     history: int = 0  # earlier question+answer pairs in the conversation (500-char answers)
+    # Characters of reasoning (`reasoning_content`) streamed before the answer; they count as
+    # streamed characters (they cross the socket on their own channel, `cs.t`).
+    reasoning: int = 0
 
     @property
     def name(self) -> str:
         name = f"{self.lang}-{self.chars // 1000}k-{self.chunk_chars}c@{self.chunks_per_s:g}/s"
+        name += f"+{self.reasoning // 1000}k-reasoning" if self.reasoning else ""
         return name + (f"+{self.history * 2}msgs" if self.history else "")
+
+    @property
+    def streamed(self) -> int:
+        """Characters streamed: the answer and its reasoning."""
+        return self.chars + self.reasoning
 
 
 FULL_CASES = [
     Case(lang, chars, chunk)
     for lang in ("en", "zh")
     for chars, chunk in ((1_000, 4), (16_000, 4), (1_000, 16), (64_000, 16))
-] + [Case("zh", 1_000, history=10)]
-SMOKE_CASES = [Case("en", 1_000), Case("zh", 1_000), Case("zh", 1_000, history=2)]
+] + [Case("zh", 1_000, history=10), Case("zh", 1_000, reasoning=1_000)]
+SMOKE_CASES = [
+    Case("en", 1_000),
+    Case("zh", 1_000),
+    Case("zh", 1_000, history=2),
+    Case("zh", 1_000, reasoning=1_000),
+]
 
 
 def negotiated_extensions(base_url: str) -> str:
@@ -119,12 +133,17 @@ def run_case(browser: Browser, st: Stack, case: Case) -> dict[str, Any]:
             wait_answer_done(page, timeout_ms=30_000)
         page.wait_for_timeout(300)  # the last history answer's final frames
         st.fake.queue(
-            Reply(text=text, chunk_chars=case.chunk_chars, chunks_per_s=case.chunks_per_s)
+            Reply(
+                text=text,
+                chunk_chars=case.chunk_chars,
+                chunks_per_s=case.chunks_per_s,
+                reasoning=answer(case.lang, case.reasoning) if case.reasoning else None,
+            )
         )
         state["on"] = True
         started = time.monotonic()
         send(page, "bench: stream cost")
-        expected_s = case.chars / case.chunk_chars / case.chunks_per_s
+        expected_s = case.streamed / case.chunk_chars / case.chunks_per_s
         wait_answer_done(page, timeout_ms=(expected_s * 3 + 30) * 1000)
         deadline = time.monotonic() + 10
         while not state["done"] and time.monotonic() < deadline:
@@ -136,7 +155,7 @@ def run_case(browser: Browser, st: Stack, case: Case) -> dict[str, Any]:
         )
     finally:
         context.close()
-    batches = sum(len(f) for f in frames if b"cs.a(" in f or b"cs.r(" in f)
+    batches = sum(len(f) for f in frames if b"cs.a(" in f or b"cs.r(" in f or b"cs.t(" in f)
     payload = sum(len(f) for f in frames)
     wire = sum(len(f) + _ws_header(len(f)) for f in frames)
     deflated = sum(n + _ws_header(n) for n in deflated_sizes(frames))
@@ -144,6 +163,7 @@ def run_case(browser: Browser, st: Stack, case: Case) -> dict[str, Any]:
         "case": case.name,
         "lang": case.lang,
         "chars": case.chars,
+        "reasoning_chars": case.reasoning,
         "chunk_chars": case.chunk_chars,
         "chunks_per_s": case.chunks_per_s,
         "frames": len(frames),
@@ -151,12 +171,12 @@ def run_case(browser: Browser, st: Stack, case: Case) -> dict[str, Any]:
         "shown_chars": shown,
         "seconds": round(elapsed, 2),
         "payload_bytes": payload,
-        "payload_bytes_per_char": round(payload / case.chars, 2),
+        "payload_bytes_per_char": round(payload / case.streamed, 2),
         # text batches vs everything else (state updates at start and end, navigation script)
-        "batch_bytes_per_char": round(batches / case.chars, 2),
+        "batch_bytes_per_char": round(batches / case.streamed, 2),
         "other_bytes": payload - batches,
-        "wire_bytes_per_char": round(wire / case.chars, 2),
-        "deflate_bytes_per_char": round(deflated / case.chars, 2),
+        "wire_bytes_per_char": round(wire / case.streamed, 2),
+        "deflate_bytes_per_char": round(deflated / case.streamed, 2),
     }
 
 

@@ -86,8 +86,9 @@ _USER_TEXT: dict[str, tuple[str, str]] = {
     ),
     "bad_request": ("模型服务拒绝了这个请求。", "The model service refused this request."),
     "context_length": (
-        "对话太长，超出了模型的上下文长度。请清除上下文或减少上下文消息数。",
-        "The conversation is too long for the model. Clear the context or lower the window.",
+        "对话太长，超出了模型的上下文长度。请点“清除上下文”后再发，或开一个新对话（也可以减少上下文消息数）。",
+        "The conversation is too long for the model. Click “Clear context” and send again, or "
+        "start a new conversation (or lower the context window).",
     ),
     "server": ("模型服务出错了，请稍后重试。", "The model service failed. Please retry."),
     "truncated": (
@@ -155,5 +156,6 @@ def user_message(code: str | None, lang: str = "zh") -> str:
         if arg:
             return translate("answer.error.redirect", lang).format(host=arg)
         return translate("answer.error.redirect_nowhere", lang)
-    zh, en = _USER_TEXT.get(code or "internal", _USER_TEXT["internal"])
+    # The base only: "rate_limit:30" carries the wait for the bubble's countdown (chat/items.py).
+    zh, en = _USER_TEXT.get(base, _USER_TEXT["internal"])
     return en if lang == "en" else zh

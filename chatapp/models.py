@@ -140,9 +140,19 @@ class Message(SQLModel, table=True):
     status: str = Field(default="done", max_length=16)
     error_code: str | None = Field(default=None, max_length=64)
     finish_reason: str | None = Field(default=None, max_length=32)
+    # How an answer ended, named in its bubble: complete | length | refused | content_filter |
+    # tool_calls | empty (chatapp.llm.endings), stopped | interrupted | error; None while streaming.
+    ending: str | None = Field(default=None, max_length=32)
     model: str | None = Field(default=None, max_length=128)
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    # The model's reasoning, kept apart from `content`: shown folded above the answer, never sent
+    # back as context, never in titles, previews or search.
+    reasoning: str = ""
+    # How long the model reasoned before the answer began (shown as "thought for 12 s").
+    reasoning_ms: int | None = None
+    # Of completion_tokens, those spent reasoning, as the provider reported them.
+    reasoning_tokens: int | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -157,6 +167,8 @@ class UserSettings(SQLModel, table=True):
     default_model: str | None = Field(default=None, max_length=128)
     default_role_id: int | None = None
     font_size: int = 15
+    # Keep an answer's reasoning unfolded once the answer starts (folded by default).
+    reasoning_open: bool = False
     api_key_enc: str | None = None
     api_key_last4: str | None = Field(default=None, max_length=8)
     api_base_url: str | None = Field(default=None, max_length=512)

@@ -40,6 +40,7 @@ class Preferences:
     theme: str = "system"
     send_key: str = "enter"
     font_size: int = 15
+    reasoning_open: bool = False
     default_model: str = ""
     default_role_id: int = 0
     api_key_hint: str = ""
@@ -64,6 +65,7 @@ def _preferences(row: UserSettings | None) -> Preferences:
         theme=row.theme if row.theme in THEMES else "system",
         send_key=row.send_key if row.send_key in SEND_KEYS else "enter",
         font_size=row.font_size,
+        reasoning_open=bool(row.reasoning_open),
         default_model=row.default_model or "",
         default_role_id=row.default_role_id or 0,
         api_key_hint=f"…{row.api_key_last4}" if row.api_key_enc and row.api_key_last4 else "",
@@ -88,7 +90,8 @@ def update_preferences(
 
     Args:
         models: the models this deployment offers (a default model must be one of them).
-        changes: any of language, theme, send_key, font_size, default_model ("" clears),
+        changes: any of language, theme, send_key, font_size, reasoning_open (a bool),
+            default_model ("" clears),
             default_role_id (0 or None clears).
 
     Raises:
@@ -108,6 +111,8 @@ def update_preferences(
             except (TypeError, ValueError) as exc:
                 raise InvalidInput("bad_setting", name) from exc
             row.font_size = min(max(size, FONT_SIZE_MIN), FONT_SIZE_MAX)
+        elif name == "reasoning_open" and isinstance(value, bool):
+            row.reasoning_open = value
         elif name == "default_model":
             if value and value not in models:
                 raise InvalidInput("model_not_offered", name)

@@ -1,6 +1,13 @@
 """The answer job: streams one model reply into its message row, checkpoints it, and stops it.
 
 Rules kept here (not in the UI):
+- the model's reasoning is kept apart from the answer (its own column, its own stream to the
+  tab), with how long the model reasoned before the answer began;
+- every ending is recorded (`Message.ending`): how a stream that ended well ended
+  (`chatapp.llm.endings`), stopped, interrupted or error; a rate limit records the wait the
+  provider asked for in its code (`rate_limit:30`), for the bubble's countdown;
+- a continued answer ("继续", after the length limit) streams into the same row, after the text
+  it had;
 - the answer is checkpointed to the database at least every second while it streams (and a
   heartbeat is written even when the model is silent, so a dead process is detectable);
 - a stopped, failed or interrupted answer keeps what arrived and is marked with why;
@@ -16,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 import weakref
 from collections.abc import Callable
@@ -30,7 +38,8 @@ from chatapp.chat.providers import ChatModel
 from chatapp.core import metrics
 from chatapp.core.db import session_scope
 from chatapp.errors import error_code
-from chatapp.llm.types import StreamDone, TextDelta
+from chatapp.llm.endings import ending_of
+from chatapp.llm.types import ReasoningDelta, RefusalDelta, StreamDone, TextDelta
 from chatapp.models import Conversation, Message, utcnow
 
 log = logging.getLogger(__name__)
@@ -49,6 +58,9 @@ class AnswerRequest:
     messages: list[dict[str, str]]
     model: str
     params: dict[str, Any]
+    # A continuation ("继续"): the answer's text and reasoning so far, which the new text follows.
+    prefix: str = ""
+    prefix_reasoning: str = ""
 
 
 @dataclass
@@ -67,11 +79,21 @@ class AnswerJob:
     clock: Callable[[], float] = time.monotonic
     parts: list[str] = field(default_factory=list)
     length: int = 0
+    # The reasoning, apart from the answer (`reasoning`).
+    reasoning_parts: list[str] = field(default_factory=list)
+    reasoning_length: int = 0
     status: str = "streaming"
     error_code: str | None = None
     finish_reason: str | None = None
+    ending: str | None = None
+    refused: bool = False
+    tool_calls: bool = False
     started_at: float = 0.0
     first_token_at: float | None = None
+    # When the first reasoning arrived, and when the model stopped reasoning (its first answer
+    # text, or the end).
+    reasoning_started_at: float | None = None
+    reasoning_ended_at: float | None = None
     done: asyncio.Event = field(default_factory=asyncio.Event)
     # Set whenever text arrives or the job ends: followers sleep on it instead of polling, so the
     # first token reaches the browser at once (see ChatState.follow).
@@ -85,12 +107,54 @@ class AnswerJob:
     # is the process shutting down (a deploy's graceful restart): "interrupted", not "stopped".
     _stop_requested: bool = False
 
+    def __post_init__(self) -> None:
+        if self.request.prefix:
+            self.parts.append(self.request.prefix)
+            self.length = len(self.request.prefix)
+        if self.request.prefix_reasoning:
+            self.reasoning_parts.append(self.request.prefix_reasoning)
+            self.reasoning_length = len(self.request.prefix_reasoning)
+
     @property
     def text(self) -> str:
         """Everything the model has sent so far."""
         if len(self.parts) > 1:
             self.parts[:] = ["".join(self.parts)]
         return self.parts[0] if self.parts else ""
+
+    @property
+    def reasoning(self) -> str:
+        """The model's reasoning so far."""
+        if len(self.reasoning_parts) > 1:
+            self.reasoning_parts[:] = ["".join(self.reasoning_parts)]
+        return self.reasoning_parts[0] if self.reasoning_parts else ""
+
+    @property
+    def reasoning_ms(self) -> int | None:
+        """How long the model reasoned (so far, while it still does)."""
+        if self.reasoning_started_at is None:
+            return None
+        end = self.reasoning_ended_at if self.reasoning_ended_at is not None else self.clock()
+        return round((end - self.reasoning_started_at) * 1000)
+
+    def _add(self, event: Any) -> None:
+        if isinstance(event, ReasoningDelta):
+            if self.reasoning_started_at is None:
+                self.reasoning_started_at = self.clock()
+            self.reasoning_parts.append(event.text)
+            self.reasoning_length += len(event.text)
+        elif isinstance(event, TextDelta | RefusalDelta):
+            # A refusal is shown where the answer would be, and named as a refusal.
+            self.refused = self.refused or isinstance(event, RefusalDelta)
+            if self.reasoning_started_at is not None and self.reasoning_ended_at is None:
+                self.reasoning_ended_at = self.clock()
+            self.parts.append(event.text)
+            self.length += len(event.text)
+        else:
+            return
+        if self.first_token_at is None:
+            self.first_token_at = self.clock()
+        self.changed.set()
 
     async def run(self) -> None:
         """Consumes the model stream; always leaves the row in a final state."""
@@ -102,40 +166,53 @@ class AnswerJob:
             async for event in self.client.stream_chat(
                 self.request.messages, self.request.model, **self.request.params
             ):
-                if isinstance(event, TextDelta):
-                    if event.text:
-                        if self.first_token_at is None:
-                            self.first_token_at = self.clock()
-                        self.parts.append(event.text)
-                        self.length += len(event.text)
-                        self.changed.set()
-                elif isinstance(event, StreamDone):
+                if isinstance(event, StreamDone):
                     self.finish_reason = event.finish_reason
+                    self.tool_calls = getattr(event, "tool_calls", False)
                     usage = event.usage
+                elif getattr(event, "text", ""):
+                    self._add(event)
             self.status = "done"
+            self.ending = ending_of(
+                self.finish_reason,
+                text=self.text,
+                refusal=self.refused,
+                tool_calls=self.tool_calls,
+            )
         except asyncio.CancelledError:
             self.status = self.error_code = "stopped" if self._stop_requested else "interrupted"
+            self.ending = self.status
         except Exception as exc:  # every failure is recorded on the message, never raised to the UI
-            self.status = "error"
+            self.status = self.ending = "error"
             self.error_code = error_code(exc)
             if self.length and self.error_code in _MID_STREAM_CODES:
                 # The user saw text arrive: "could not connect" would be the wrong story.
                 self.error_code = _MID_STREAM_CODES[self.error_code]
+            wait = getattr(exc, "retry_after", None)
+            if self.error_code == "rate_limit" and isinstance(wait, int | float) and wait >= 1:
+                # The wait the provider asked for: the bubble counts it down (chat/items.py).
+                self.error_code = f"rate_limit:{math.ceil(wait)}"
             if self.error_code == "internal":
                 log.exception("answer %s failed", self.message_id)
             else:
                 log.warning("answer %s failed: %s", self.message_id, self.error_code)
         finally:
             checkpointer.discard(self)
+            if self.reasoning_started_at is not None and self.reasoning_ended_at is None:
+                self.reasoning_ended_at = self.clock()
             fields: dict[str, Any] = {
                 "content": self.text,
+                "reasoning": self.reasoning,
+                "reasoning_ms": self.reasoning_ms,
                 "status": self.status,
                 "error_code": self.error_code,
                 "finish_reason": self.finish_reason,
+                "ending": self.ending,
             }
             if usage is not None:
                 fields["prompt_tokens"] = getattr(usage, "prompt_tokens", None)
                 fields["completion_tokens"] = getattr(usage, "completion_tokens", None)
+                fields["reasoning_tokens"] = getattr(usage, "reasoning_tokens", None) or None
             await asyncio.shield(asyncio.to_thread(self._save, fields, True))
             metrics.answer_finished(self, fields.get("completion_tokens"))
             self.done.set()
@@ -187,7 +264,9 @@ class _Checkpointer:
     async def _loop(self) -> None:
         while self.jobs:
             await asyncio.sleep(self.interval)
-            items = [(j.user_id, j.message_id, j.text) for j in list(self.jobs.values())]
+            items = [
+                (j.user_id, j.message_id, j.text, j.reasoning) for j in list(self.jobs.values())
+            ]
             try:
                 gone = await asyncio.to_thread(_checkpoint, items)
             except Exception:  # a failed checkpoint must not kill streams; the next one retries
@@ -203,9 +282,9 @@ class _Checkpointer:
                     job.cancel()
 
 
-def _checkpoint(items: list[tuple[int, int, str]]) -> set[int]:
+def _checkpoint(items: list[tuple[int, int, str, str]]) -> set[int]:
     """Writes the checkpoints; returns the ids of those answers whose row no longer exists."""
-    ids = {m for _, m, _ in items}
+    ids = {m for _, m, _, _ in items}
     with session_scope() as session:
         store.checkpoint_messages(session, items=items)
         present = session.exec(select(Message.id).where(col(Message.id).in_(ids))).all()

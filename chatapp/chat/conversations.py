@@ -1,5 +1,6 @@
-"""Chat use cases: send, regenerate, edit-and-resend, clear context, and the model request of a
-turn. Streaming the answer is `chatapp.chat.answers`'s job.
+"""Chat use cases: send, regenerate, edit-and-resend, continue an answer cut at the length limit,
+clear context, and the model request of a turn. Streaming the answer is `chatapp.chat.answers`'s
+job.
 
 Rules kept here (not in the UI):
 - the user's message is committed before the model is called;
@@ -18,7 +19,13 @@ from sqlmodel import Session, col, select
 
 from chatapp.chat import spend, store
 from chatapp.chat.answers import STALE_STREAM_S, AnswerRequest
-from chatapp.chat.prompts import HistoryItem, RolePrompt, auto_title, build_messages
+from chatapp.chat.prompts import (
+    CONTINUE_PROMPT,
+    HistoryItem,
+    RolePrompt,
+    auto_title,
+    build_messages,
+)
 from chatapp.core.config import DEFAULT_MAX_CONCURRENT_ANSWERS
 from chatapp.core.parameters import Ceilings, effective
 from chatapp.errors import InvalidInput, NotFound
@@ -34,6 +41,8 @@ class Turn:
     conversation_id: str
     user_message_id: int
     assistant_message_id: int
+    # The answer goes on in its own row after the text it has ("继续"), instead of a fresh one.
+    continues: bool = False
 
 
 def validate_text(text: str) -> str:
@@ -159,6 +168,52 @@ def edit_and_resend(
     return _open_answer(session, conv, user_id=user_id, user_msg_id=msg.id, max_answers=max_answers)
 
 
+def continue_answer(
+    session: Session,
+    *,
+    user_id: int,
+    message_id: int,
+    max_answers: int = DEFAULT_MAX_CONCURRENT_ANSWERS,
+) -> Turn:
+    """Asks the model to go on with an answer cut at the length limit, in the same row: the new
+    text follows the old (refused like `send_message`).
+
+    The model sees the conversation up to that answer (an earlier answer can go on too; what
+    followed it is not sent).
+
+    Raises:
+        NotFound: not the user's answer, or not cut at the length limit (only a cut answer can
+            go on).
+    """
+    msg = store.get_message(session, user_id=user_id, message_id=message_id)
+    if msg is None or msg.kind != "assistant" or msg.ending != "length" or msg.id is None:
+        raise NotFound(str(message_id))
+    conv = _conversation(session, user_id=user_id, conversation_id=msg.conversation_id)
+    prev_user = session.exec(
+        select(Message)
+        .where(
+            Message.conversation_id == conv.id,
+            Message.user_id == user_id,
+            Message.kind == "user",
+            col(Message.id) < message_id,
+        )
+        .order_by(col(Message.id).desc())
+    ).first()
+    if prev_user is None or prev_user.id is None:
+        raise NotFound(str(message_id))
+    spend.check_answers(session, user_id=user_id, limit=max_answers, stale_after_s=STALE_STREAM_S)
+    store.update_message(
+        session,
+        user_id=user_id,
+        message_id=msg.id,
+        status="streaming",
+        ending=None,
+        error_code=None,
+        finish_reason=None,
+    )
+    return Turn(conv.id, prev_user.id, msg.id, continues=True)
+
+
 def clear_context(session: Session, *, user_id: int, conversation_id: str) -> Message | None:
     """Adds a "清除上下文" divider: later answers don't see what came before it.
 
@@ -196,16 +251,22 @@ def build_request(
     conversation's parameters clamped to `ceilings` (the operator's; the documented defaults when
     None) — a value stored before a ceiling was lowered never goes upstream."""
     conv = _conversation(session, user_id=user_id, conversation_id=turn.conversation_id)
+    # A continuation also sends the answer so far, then asks for the rest.
+    last_id = turn.assistant_message_id if turn.continues else turn.user_message_id
     rows = session.exec(
         select(Message)
         .where(
             Message.conversation_id == conv.id,
             Message.user_id == user_id,
-            col(Message.id) <= turn.user_message_id,
+            col(Message.id) <= last_id,
         )
         .order_by(col(Message.id))
     ).all()
+    # Reasoning is never sent back: only `content` goes into the history.
     history = [HistoryItem(m.kind, m.content, m.status) for m in rows]
+    if turn.continues:
+        history.append(HistoryItem("user", CONTINUE_PROMPT))
+    prefix = rows[-1] if turn.continues and rows else None
     role = None
     if conv.role_id is not None:
         role = session.exec(
@@ -225,4 +286,10 @@ def build_request(
     for name in ("top_p", "max_tokens"):
         if values[name] is not None:
             params[name] = values[name]
-    return AnswerRequest(messages=messages, model=conv.model, params=params)
+    return AnswerRequest(
+        messages=messages,
+        model=conv.model,
+        params=params,
+        prefix=prefix.content if prefix is not None else "",
+        prefix_reasoning=prefix.reasoning if prefix is not None else "",
+    )

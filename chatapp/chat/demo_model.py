@@ -1,7 +1,8 @@
 """The built-in offline demo model: answers without any API key, so every feature can be tried.
 
-It streams a deterministic, markdown-rich answer (headings, lists, a table, code, KaTeX in all the
-delimiters models emit) at a realistic pace, in Chinese when the question is Chinese. It speaks the
+It streams a short reasoning (so the 「思考过程」 block can be tried), then a deterministic,
+markdown-rich answer (headings, lists, a table, code, KaTeX in all the delimiters models emit) at
+a realistic pace, in Chinese when the question is Chinese. It speaks the
 same event types as `chatapp.llm.ChatClient.stream_chat`, so the app cannot tell the difference.
 """
 
@@ -13,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from chatapp.chat.prompts import estimate_tokens
-from chatapp.llm.types import StreamDone, TextDelta, Usage
+from chatapp.llm.types import ReasoningDelta, StreamDone, TextDelta, Usage
 
 DEMO_MODEL_ID = "demo"
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -92,6 +93,19 @@ Set `OPENAI_API_KEY` to talk to a real model.
 """
 
 
+# One sentence: enough to show the reasoning block, cheap to stream.
+_REASONING_ZH = "用户在试用离线演示模型。我来展示 chatapp 能渲染的内容：列表、代码、表格和公式。"
+_REASONING_EN = (
+    "The user is trying the offline demo model. I will show what chatapp renders: "
+    "lists, code, a table and math."
+)
+
+
+def demo_reasoning(question: str) -> str:
+    """The demo model's reasoning before its answer to `question`."""
+    return _REASONING_ZH if _CJK.search(question) or not question.strip() else _REASONING_EN
+
+
 def demo_answer(question: str) -> str:
     """The demo model's full answer to `question` (deterministic)."""
     quoted = " ".join(question.split())[:200] or "…"
@@ -115,11 +129,15 @@ class DemoModel:
 
     async def stream_chat(
         self, messages: list[dict[str, str]], model: str = DEMO_MODEL_ID, **_params: Any
-    ) -> AsyncIterator[TextDelta | StreamDone]:
-        """Streams the demo answer to the last user message."""
+    ) -> AsyncIterator[ReasoningDelta | TextDelta | StreamDone]:
+        """Streams the demo reasoning, then the demo answer to the last user message."""
         question = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
         answer = demo_answer(question)
         await self._sleep(min(0.3, self.interval * 10))  # a believable time to first token
+        reasoning = demo_reasoning(question)
+        for start in range(0, len(reasoning), self.chunk_chars):
+            yield ReasoningDelta(reasoning[start : start + self.chunk_chars])
+            await self._sleep(self.interval)
         for start in range(0, len(answer), self.chunk_chars):
             yield TextDelta(answer[start : start + self.chunk_chars])
             await self._sleep(self.interval)

@@ -34,8 +34,14 @@ class MessageItem:
     time: str = ""
     model: str = ""
     # The text is not in `content`: the tab already holds it from the stream (assets/stream_store.js
-    # keeps a finished stream's text), so the finished answer is not sent twice.
+    # keeps a finished stream's text), so the finished answer is not sent twice. Its reasoning
+    # neither.
     streamed: bool = False
+    # The model's reasoning, shown folded above the answer; how long it took (-1: not known).
+    reasoning: str = ""
+    reasoning_s: int = -1
+    # How the answer ended (Message.ending), named under the bubble.
+    ending: str = ""
     # The row's React key: its id, except for a message sent during this visit, whose row keeps
     # the key of the bubble shown before it was stored (`pending_items`), so the stored message
     # updates that row instead of mounting a new one.
@@ -58,17 +64,32 @@ def conversation_item(
 def message_item(msg: Message, *, now: datetime, lang: str) -> MessageItem:
     """The bubble for a message; error codes become user text here, never raw exception text."""
     code = msg.error_code or ""
+    retry_at = retry_at_ms(msg)
     return MessageItem(
         id=msg.id or 0,
         kind=msg.kind,
         content=msg.content,
         status=msg.status,
-        error_code=code,
+        # A rate limit's wait becomes the time to retry at (epoch ms), for the bubble's countdown:
+        # in the code the item carries anyway, not in a field every message would carry.
+        error_code=f"rate_limit:{retry_at}" if retry_at else code,
         error_text=user_message(code, lang) if code and msg.status != "done" else "",
         time=bubble_label(msg.created_at, now, lang),
         model=msg.model or "",
         key=str(msg.id or 0),
+        reasoning=msg.reasoning or "",
+        reasoning_s=round(msg.reasoning_ms / 1000) if msg.reasoning_ms is not None else -1,
+        ending=msg.ending or "",
     )
+
+
+def retry_at_ms(msg: Message) -> int:
+    """When a rate-limited answer may be retried (epoch ms), from the wait the provider asked for
+    (`rate_limit:30`, see chat/answers.py) counted from the answer's end; 0 when none."""
+    base, _, wait = (msg.error_code or "").partition(":")
+    if base != "rate_limit" or not wait.isdigit() or msg.status != "error":
+        return 0
+    return int(msg.updated_at.timestamp() * 1000) + int(wait) * 1000
 
 
 # Ids of the bubbles shown while a sent message is being stored (real ids are positive).

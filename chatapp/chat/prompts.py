@@ -4,7 +4,9 @@ Context rules (documented in the README):
 1. The role's system prompt goes first, then the role's opening messages (few-shot pairs).
 2. History starts after the last "清除上下文" divider.
 3. Only finished parts of history are sent: error/empty assistant messages are skipped; a stopped or
-   interrupted answer is sent as far as it got (the user saw it).
+   interrupted answer is sent as far as it got (the user saw it). An answer's reasoning is never
+   sent (it is not in `content`): models are told not to get their reasoning back, and it would
+   cost the budget.
 4. At most `window` history messages, newest kept, and at most `token_budget` estimated tokens for
    the whole prompt: the role's system prompt and opening messages count toward it first (they
    are always sent; their size is capped by `roles.schema`). The newest user message is always
@@ -23,6 +25,12 @@ from dataclasses import dataclass
 
 MESSAGE_OVERHEAD_TOKENS = 4
 TITLE_MAX_CHARS = 30
+# What "继续" sends after an answer cut at the length limit: the model sees its own partial
+# answer, then this, and its reply is shown after the partial text in the same bubble.
+CONTINUE_PROMPT = (
+    "请从你上一条回答中断的地方直接接着写，不要重复已经写过的内容。"
+    " (Continue exactly where your previous answer stopped, without repeating anything.)"
+)
 
 _CJK = re.compile(r"[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\uff00-\uffef]")
 

@@ -27,7 +27,7 @@ from chatapp.core import url_guard
 from chatapp.core.config import Settings, get_settings
 from chatapp.core.pinned_http import PinnedTransport
 from chatapp.errors import BlockedURL, ConfigError
-from chatapp.llm.types import StreamDone, TextDelta
+from chatapp.llm.types import StreamEvent
 
 DEFAULT_REAL_MODELS = ("gpt-4o-mini",)
 # Discovered model lists are cached this long (providers add models rarely).
@@ -39,11 +39,12 @@ log = logging.getLogger(__name__)
 
 
 class ChatModel(Protocol):
-    """What the chat use cases need from a model: a stream of text deltas then one StreamDone."""
+    """What the chat use cases need from a model: a stream of deltas (reasoning, refusal, text)
+    then one StreamDone."""
 
     def stream_chat(
         self, messages: list[dict[str, str]], model: str, **params: Any
-    ) -> AsyncIterator[TextDelta | StreamDone]: ...
+    ) -> AsyncIterator[StreamEvent]: ...
 
 
 @dataclass(frozen=True)
@@ -313,7 +314,7 @@ class UserKeyedModel:
 
     def stream_chat(
         self, messages: list[dict[str, str]], model: str, **params: Any
-    ) -> AsyncIterator[TextDelta | StreamDone]:
+    ) -> AsyncIterator[StreamEvent]:
         """Streams through the shared client with the user's credentials."""
         model = self._model or model
         extra: dict[str, Any] = {"api_key": self._api_key}
@@ -324,7 +325,7 @@ class UserKeyedModel:
 
     async def _checked_stream(
         self, base_url: str, messages: list[dict[str, str]], model: str, params: dict[str, Any]
-    ) -> AsyncIterator[TextDelta | StreamDone]:
+    ) -> AsyncIterator[StreamEvent]:
         # In a thread: resolving the host may wait on DNS, and this runs on the event loop.
         try:
             await asyncio.to_thread(

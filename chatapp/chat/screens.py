@@ -76,10 +76,11 @@ class FinalAnswer(NamedTuple):
 
 
 class Checkpoint(NamedTuple):
-    """An answer's text as last saved, and whether the answer has ended."""
+    """An answer's text as last saved, whether the answer has ended, and its reasoning."""
 
     text: str
     ended: bool
+    reasoning: str = ""
 
 
 @dataclass
@@ -289,4 +290,4 @@ def read_checkpoint(*, user_id: int, message_id: int) -> Checkpoint:
         msg = store.get_message(session, user_id=user_id, message_id=message_id)
         if msg is None:
             return Checkpoint("", True)
-        return Checkpoint(msg.content, msg.status != "streaming")
+        return Checkpoint(msg.content, msg.status != "streaming", msg.reasoning)

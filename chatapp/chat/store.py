@@ -189,8 +189,9 @@ def update_message(
     return msg
 
 
-def checkpoint_messages(session: Session, *, items: Sequence[tuple[int, int, str]]) -> None:
-    """Saves the text of answers being streamed: `(user_id, message_id, content)` each, in one
+def checkpoint_messages(session: Session, *, items: Sequence[tuple[int, int, str, str]]) -> None:
+    """Saves the text of answers being streamed: `(user_id, message_id, content, reasoning)` each,
+    in one
     executemany UPDATE (one statement for every answer of the process, not one transaction each:
     separate SQLite write transactions cost a quarter of the CPU at 100 streams)."""
     if not items:
@@ -201,13 +202,18 @@ def checkpoint_messages(session: Session, *, items: Sequence[tuple[int, int, str
         .where(table.c.id == bindparam("b_id"), table.c.user_id == bindparam("b_user"))
         # A checkpoint taken just before an answer ended must not overwrite its final save.
         .where(table.c.status == "streaming")
-        .values(content=bindparam("b_content"), updated_at=bindparam("b_at"))
+        .values(
+            content=bindparam("b_content"),
+            reasoning=bindparam("b_reasoning"),
+            updated_at=bindparam("b_at"),
+        )
     )
     now = utcnow()
-    session.connection().execute(
-        stmt,
-        [{"b_id": m, "b_user": u, "b_content": c, "b_at": now} for u, m, c in items],
-    )
+    rows = [
+        {"b_id": m, "b_user": u, "b_content": c, "b_reasoning": r, "b_at": now}
+        for u, m, c, r in items
+    ]
+    session.connection().execute(stmt, rows)
 
 
 def delete_messages(session: Session, *, user_id: int, message_ids: Sequence[int]) -> int:

@@ -7,7 +7,9 @@ from __future__ import annotations
 import reflex as rx
 
 from chatapp.chat.items import MessageItem
+from chatapp.components.answer_ending import answer_ending
 from chatapp.components.markdown import ROW_MEMO, chat_markdown
+from chatapp.components.reasoning_block import reasoning_block, retry_countdown
 from chatapp.components.text import t
 from chatapp.state.auth import AuthState
 from chatapp.state.chat import ChatState
@@ -34,13 +36,19 @@ def _status(msg: rx.Var[MessageItem]) -> rx.Component:
             "error",
             rx.box(
                 rx.icon("circle-alert", size=14),
-                rx.text(msg.error_text, data_testid="msg-error"),
+                rx.cond(
+                    msg.error_code.startswith("rate_limit:"),
+                    retry_countdown(msg),
+                    rx.text(msg.error_text, data_testid="msg-error"),
+                ),
                 rx.button(
                     rx.icon("rotate-ccw", size=12),
                     t("chat.retry"),
                     size="1",
                     variant="soft",
                     color_scheme="red",
+                    # 12px text on the soft red: only the high-contrast shade reaches 4.5:1.
+                    high_contrast=True,
                     on_click=ChatState.regenerate(msg.id),
                     data_testid="retry",
                 ),
@@ -137,18 +145,28 @@ def _assistant(msg: rx.Var[MessageItem]) -> rx.Component:
         rx.box("🤖", class_name="msg-avatar"),
         rx.box(
             rx.box(rx.text(msg.time), rx.text(msg.model), class_name="msg-meta"),
+            reasoning_block(msg),
             rx.box(
                 chat_markdown(msg.content, msg.id, live, msg.streamed),
                 class_name=rx.cond(
-                    # A failed answer with no text shows only its error line, not an empty bubble.
+                    # An answer with no text shows only its ending or error line, not an empty
+                    # bubble (while the model reasons, answer_parts.css hides the typing dot).
                     (msg.content == "") & ~live & ~msg.streamed,
                     "bubble assistant empty",
-                    rx.cond(msg.status == "error", "bubble assistant error", "bubble assistant"),
+                    rx.match(
+                        msg.status,
+                        ("error", "bubble assistant error"),
+                        rx.cond(
+                            msg.ending == "refused", "bubble assistant refused", "bubble assistant"
+                        ),
+                    ),
                 ),
                 data_testid="assistant-bubble",
                 data_status=msg.status,
+                data_ending=msg.ending,
             ),
             _status(msg),
+            answer_ending(msg),
             rx.cond(
                 live,
                 rx.fragment(),

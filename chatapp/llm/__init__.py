@@ -16,7 +16,15 @@ from .errors import (
     LLMTimeoutError,
     LLMTruncatedError,
 )
-from .types import ChatResult, StreamDone, StreamEvent, TextDelta, Usage
+from .types import (
+    ChatResult,
+    ReasoningDelta,
+    RefusalDelta,
+    StreamDone,
+    StreamEvent,
+    TextDelta,
+    Usage,
+)
 
 __all__ = [
     "ChatClient",
@@ -32,6 +40,8 @@ __all__ = [
     "LLMServerError",
     "LLMTimeoutError",
     "LLMTruncatedError",
+    "ReasoningDelta",
+    "RefusalDelta",
     "StreamDone",
     "StreamEvent",
     "TextDelta",

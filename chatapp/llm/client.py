@@ -5,8 +5,9 @@ chat, model listing, embeddings and image generation. Every failure is raised as
 `LLMError` (see `errors.py`).
 
 Failed attempts are retried as `retry.RetryPolicy` says: connection errors, timeouts, 429 and
-5xx, and streams cut short, but only while no answer text has been yielded; `Retry-After` /
-`retry-after-ms` are honoured up to `max_retry_wait` seconds. Redirects are never followed: a
+5xx, and streams cut short, but only while nothing of the answer has been yielded; a
+`Retry-After` / `retry-after-ms` is waited in full, and one longer than `max_retry_wait` seconds
+is not retried at all (the error carries the wait for the caller to show). Redirects are never followed: a
 3xx is an `LLMRedirectError` naming the `Location` host.
 
 The client holds the HTTP calls and the retry loops; `request.py` builds what is sent,
@@ -17,7 +18,9 @@ to the first byte of the body) and `idle_timeout` (between two body chunks). A n
 uses the httpx `timeout` instead.
 
 A 200 reply to a streaming request that is JSON rather than an event stream (some proxies ignore
-`stream: true`) is parsed as a normal completion and yielded as one `TextDelta` + `StreamDone`.
+`stream: true`) is parsed as a normal completion and yielded as its deltas + `StreamDone`.
+Reasoning (`reasoning_content`, `reasoning`, a leading `<think>` block) comes as
+`ReasoningDelta`s, apart from the answer's `TextDelta`s.
 """
 
 from __future__ import annotations
@@ -93,7 +96,8 @@ class ChatClient:
                 function is asked before each pause (the app stretches it under load).
             backoff_base: First backoff ceiling in seconds; doubles with each retry.
             backoff_max: Largest backoff ceiling in seconds.
-            max_retry_wait: Cap on a provider's Retry-After.
+            max_retry_wait: The longest Retry-After worth waiting for inside one call; a longer
+                one is not retried (the error's `retry_after` says how long to wait).
             sleep: Awaitable sleep, injected so tests can record delays instead of waiting.
             clock: Monotonic clock, used for timing logs.
             rng: Returns a float in [0, 1) for jitter.
@@ -182,7 +186,8 @@ class ChatClient:
             base_url: Overrides the client's base URL for this request.
 
         Yields:
-            `TextDelta`s in order, then exactly one `StreamDone`.
+            `ReasoningDelta`s, `RefusalDelta`s and `TextDelta`s in order, then exactly one
+            `StreamDone`.
 
         Raises:
             LLMError: A subclass saying what went wrong; `.partial_text` holds text already
@@ -222,7 +227,7 @@ class ChatClient:
                         yield event
                 return
             except LLMError as exc:
-                delay = None if state.text else self.retry.delay(exc, attempt)
+                delay = None if state.yielded else self.retry.delay(exc, attempt)
                 if delay is None:
                     raise
                 attempt += 1

@@ -5,8 +5,10 @@ Retried: connection errors, timeouts, 5xx and in-stream server errors, 429 (but 
 any text. Never retried: the other 4xx, redirects, malformed replies. The caller never retries
 once answer text was yielded (a retry would duplicate it).
 
-The wait is the provider's `Retry-After` (capped at `max_retry_wait`), else exponential backoff
-with full jitter: a random wait in [0, min(backoff_max, backoff_base * 2**attempt)), which
+The wait is the provider's `Retry-After`, in full (the official client waits it out too; retrying
+sooner only earns another 429). A `Retry-After` longer than `max_retry_wait` is not retried:
+nobody waits a minute behind a typing dot, so the error goes to the caller, which shows the wait
+and a retry button. Without a `Retry-After` the wait is exponential backoff with full jitter: a random wait in [0, min(backoff_max, backoff_base * 2**attempt)), which
 spreads out clients that failed together (AWS architecture blog, "Exponential Backoff And
 Jitter").
 """
@@ -38,7 +40,7 @@ class RetryPolicy:
         max_retries: Extra attempts after the first.
         backoff_base: First backoff ceiling in seconds; doubles with each retry.
         backoff_max: Largest backoff ceiling in seconds.
-        max_retry_wait: Cap on a provider's Retry-After.
+        max_retry_wait: The longest Retry-After waited for; a longer one is not retried.
         rng: Returns a float in [0, 1) for jitter.
     """
 
@@ -70,7 +72,7 @@ class RetryPolicy:
             # yielded: a stream cut before any text is a dropped connection in disguise.
             return None
         if exc.retry_after is not None:
-            return min(exc.retry_after, self.max_retry_wait)
+            return exc.retry_after if exc.retry_after <= self.max_retry_wait else None
         return self.rng() * min(self.backoff_max, self.backoff_base * 2**attempt)
 
     def log_retry(self, path: str, exc: LLMError, attempt: int, delay: float) -> None:

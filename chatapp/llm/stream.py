@@ -2,7 +2,14 @@
 events against the first-byte and idle deadlines, and yield the answer as it comes.
 
 Retries are the caller's (`ChatClient.stream_chat`): an attempt only raises, with what it
-gathered so far in `StreamState`, so the caller can tell whether any text was yielded.
+gathered so far in `StreamState`, so the caller can tell whether anything was yielded.
+
+Replies that are not a well-formed event stream, and what they mean:
+- a 200 event stream with an empty body: llama.cpp's answer to a prompt longer than its context
+  window (its error goes to its log only), so an `LLMContextLengthError` that is not retried;
+- an "event stream" whose body is one JSON object with no `data:` lines (some proxies and
+  servers send their error, or a whole completion, that way): read as that JSON;
+- a JSON completion answering a streaming request: read as a completion.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from typing import Any
 import httpx
 
 from .deadline import ReadDeadline
-from .errors import LLMError, LLMTimeoutError, LLMTruncatedError
+from .errors import LLMContextLengthError, LLMError, LLMTimeoutError, LLMTruncatedError
 from .replies import (
     Chunk,
     http_error,
@@ -27,12 +34,15 @@ from .replies import (
 )
 from .request import Call
 from .sse import SSEDecoder
-from .types import StreamDone, StreamEvent, TextDelta, Usage
+from .think import ThinkSplitter
+from .types import ReasoningDelta, RefusalDelta, StreamDone, StreamEvent, TextDelta, Usage
 
 log = logging.getLogger(__name__)
 
 # A read that took longer than this waited for the network (see `read_pace`).
 _WAITED_S = 0.002
+# The start of a body kept while it holds no event, to read it as JSON if it ends that way.
+_RAW_KEPT = 65_536
 
 
 class StreamState:
@@ -47,6 +57,10 @@ class StreamState:
         self.finish_reason: str | None = None
         self.usage: Usage | None = None
         self.model: str | None = None
+        self.tool_calls = False
+        # Reasoning or a refusal was yielded: like text, it must not be yielded twice by a retry.
+        self.yielded_other = False
+        self._think = ThinkSplitter()
 
     @property
     def text(self) -> str:
@@ -55,17 +69,54 @@ class StreamState:
             self._parts[:] = ["".join(self._parts)]
         return self._parts[0] if self._parts else ""
 
-    def add(self, chunk: Chunk) -> None:
-        """Folds in one chunk: a field the chunk leaves out keeps its earlier value."""
+    @property
+    def yielded(self) -> bool:
+        """Whether anything of the answer (text, reasoning, refusal) was handed out."""
+        return self.yielded_other or bool(self._parts)
+
+    def add(self, chunk: Chunk) -> list[StreamEvent]:
+        """Folds in one chunk (a field the chunk leaves out keeps its earlier value); returns the
+        events it brings, reasoning first."""
         self.chunks += 1
-        if chunk.text:
-            self._parts.append(chunk.text)
+        events: list[StreamEvent] = []
+        reasoning, text = chunk.reasoning, chunk.text
+        if text:
+            think, text = self._think.feed(text)
+            reasoning += think
+        if reasoning:
+            events.append(ReasoningDelta(reasoning))
+        if chunk.refusal:
+            events.append(RefusalDelta(chunk.refusal))
+        if text:
+            self._parts.append(text)
+            events.append(TextDelta(text))
         if chunk.model is not None:
             self.model = chunk.model
         if chunk.usage is not None:
             self.usage = chunk.usage
         if chunk.finish_reason is not None:
             self.finish_reason = chunk.finish_reason
+        self.tool_calls = self.tool_calls or chunk.tool_calls
+        self.yielded_other = self.yielded_other or bool(reasoning or chunk.refusal)
+        return events
+
+    def finish(self) -> list[StreamEvent]:
+        """What the `<think>` splitter still held when the content ended."""
+        reasoning, text = self._think.finish()
+        events: list[StreamEvent] = []
+        if reasoning:
+            self.yielded_other = True
+            events.append(ReasoningDelta(reasoning))
+        if text:
+            self._parts.append(text)
+            events.append(TextDelta(text))
+        return events
+
+    def done(self, request_id: str | None) -> StreamDone:
+        """The closing event of a stream that ended well."""
+        return StreamDone(
+            self.finish_reason, self.usage, self.model, request_id, tool_calls=self.tool_calls
+        )
 
 
 async def stream_attempt(
@@ -94,7 +145,7 @@ async def stream_attempt(
         clock: Monotonic clock, for the timing log.
 
     Yields:
-        `TextDelta`s in order, then one `StreamDone`.
+        `ReasoningDelta`s, `RefusalDelta`s and `TextDelta`s in order, then one `StreamDone`.
 
     Raises:
         LLMError: A subclass saying what went wrong, with `.partial_text` set mid-stream.
@@ -131,6 +182,7 @@ async def stream_attempt(
         # One timer for the whole stream, not one per chunk (see chatapp/llm/deadline.py).
         deadline = ReadDeadline()
         got_bytes = done = False
+        raw = bytearray()  # the body while it holds no event (see the module docstring)
         while not done:
             if got_bytes:
                 budget = idle_timeout
@@ -163,6 +215,8 @@ async def stream_attempt(
             if not got_bytes:
                 got_bytes = True
                 log.debug("first byte after %.3fs", clock() - state.created)
+            if not state.chunks and len(raw) < _RAW_KEPT:
+                raw += chunk[: _RAW_KEPT - len(raw)]
             texts = 0
             for sse in decoder.feed(chunk):
                 if sse.data == "[DONE]":
@@ -175,24 +229,40 @@ async def stream_attempt(
                 except LLMError as exc:
                     exc.partial_text = state.text
                     raise
-                state.add(parsed)
-                if parsed.text:
+                for event in state.add(parsed):
                     texts += 1
-                    yield TextDelta(parsed.text)
+                    yield event
             pace = read_pace() if callable(read_pace) else read_pace
             if texts and pace and not done and loop.time() - asked > _WAITED_S:
                 # This read waited for the network: we are level with the model. Let the
                 # next chunks gather (chunks already received are handed out at once).
                 await asyncio.sleep(pace)
+        if not state.chunks and not done:
+            if not got_bytes:
+                raise LLMContextLengthError(
+                    "the event stream was empty (llama.cpp's answer to a prompt over its context)",
+                    status=response.status_code,
+                    provider_code="empty_stream",
+                    request_id=request_id,
+                )
+            if raw.lstrip().startswith(b"{"):
+                # One JSON object and no event: an error (or a completion) sent as the body.
+                for event in json_reply_as_stream(bytes(raw), request_id, response, call.secrets):
+                    yield event
+                return
+        for event in state.finish():
+            yield event
         if not done and state.finish_reason is None:
-            what = "the event stream was empty" if not state.chunks else "the stream ended early"
+            what = (
+                "the event stream held no event" if not state.chunks else "the stream ended early"
+            )
             raise LLMTruncatedError(
                 f"{what}: no finish_reason and no [DONE]",
                 status=response.status_code,
                 request_id=request_id,
                 partial_text=state.text,
             )
-        yield StreamDone(state.finish_reason, state.usage, state.model, request_id)
+        yield state.done(request_id)
     finally:
         if deadline is not None:
             deadline.close()

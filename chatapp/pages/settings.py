@@ -89,6 +89,16 @@ def _chat() -> rx.Component:
     return _card(
         "settings.section.chat",
         _row(
+            "settings.reasoning_open",
+            rx.switch(
+                checked=SettingsState.reasoning_open,
+                on_change=SettingsState.set_reasoning_open,
+                id="settings-reasoning-open",
+                aria_label=t("settings.reasoning_open"),
+                title=t("settings.reasoning_open.hint"),
+            ),
+        ),
+        _row(
             "settings.send_key",
             rx.radio_group.root(
                 rx.radio_group.item(t("settings.send_key.enter"), value="enter"),

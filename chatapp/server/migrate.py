@@ -5,11 +5,13 @@ Production (`chatapp.server.serve`) runs `upgrade()` before serving. Development
 database); a database created that way has no `alembic_version` table and is *adopted*: stamped at
 head when it already holds every table of the initial revision.
 
-While the app is unreleased there is one initial revision, regenerated from the models with
-`make migration` (`python -m chatapp.server.migrate regenerate`) whenever models.py changes; once a release
-has real data, add revisions on top instead (`python -m chatapp.server.migrate revision -m "…"`).
+Deployments hold real data, so a change of models.py gets a revision of its own on top of the
+others: `make migration MSG="what changed"` (`python -m chatapp.server.migrate revision -m …`)
+autogenerates it against a scratch database at head; read it before committing (a new NOT NULL
+column needs a server default for the rows already there), and give it a test that upgrades a
+database holding data from the revision before (tests/server/test_migration_*.py).
 
-Usage: `python -m chatapp.server.migrate [upgrade|current|check|regenerate|revision -m MSG]`.
+Usage: `python -m chatapp.server.migrate [upgrade|current|check|revision -m MSG]`.
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ from sqlalchemy.engine import Connection, Engine
 from chatapp.core.db import make_engine, normalise_url
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
-INITIAL_REVISION = "0001"
 # An arbitrary constant shared by every instance: the PostgreSQL advisory lock around migrations.
 _LOCK_KEY = 0x63686174617070
 
@@ -110,18 +111,15 @@ def pending_changes(url: str) -> list[object]:
         engine.dispose()
 
 
-def regenerate() -> Path:
-    """Rewrites the initial revision from the current models (pre-release only)."""
-    versions = MIGRATIONS_DIR / "versions"
-    for old in versions.glob("*.py"):
-        if old.name != "__init__.py":
-            old.unlink()
+def new_revision(message: str) -> Path:
+    """Autogenerates the next revision (numbered after the head) from the models."""
+    head = head_revision() or "0000"
+    rev_id = f"{int(head) + 1:04d}"
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/empty.db"
-        command.revision(
-            alembic_config(url), message="initial", autogenerate=True, rev_id=INITIAL_REVISION
-        )
-    return next(p for p in versions.glob(f"{INITIAL_REVISION}_*.py"))
+        url = f"sqlite:///{tmp}/head.db"
+        upgrade(url)
+        command.revision(alembic_config(url), message=message, autogenerate=True, rev_id=rev_id)
+    return next((MIGRATIONS_DIR / "versions").glob(f"{rev_id}_*.py"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -129,16 +127,13 @@ def main(argv: list[str] | None = None) -> int:
     from chatapp.core.config import load_settings
 
     parser = argparse.ArgumentParser(description="chatapp database migrations")
-    parser.add_argument("action", choices=["upgrade", "current", "check", "regenerate", "revision"])
+    parser.add_argument("action", choices=["upgrade", "current", "check", "revision"])
     parser.add_argument("-m", "--message", default="change")
     args = parser.parse_args(argv)
-    if args.action == "regenerate":
-        print(f"wrote {regenerate()}")
+    if args.action == "revision":
+        print(f"wrote {new_revision(args.message)}")
         return 0
     url = load_settings().database_url
-    if args.action == "revision":
-        command.revision(alembic_config(url), message=args.message, autogenerate=True)
-        return 0
     if args.action == "upgrade":
         print(upgrade(url))
         return 0

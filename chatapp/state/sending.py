@@ -1,5 +1,5 @@
 """Sending (Sending, a mixin of ChatState): a message from the composer, a regenerate, an edited
-message — shown at once, stored in one trip to a worker thread, and answered by a job this process
+message, an answer continued after the length limit — shown at once, stored in one trip to a worker thread, and answered by a job this process
 starts and the tab's follower streams (chatapp/state/thread.py).
 
 The order is what the first-token benchmark measured (bench/README.md, "first token"): the pending
@@ -271,6 +271,26 @@ class Sending(AnswerFollower, ConversationList, mixin=True):
             )
         if start is not None:
             yield  # the new bubbles, before the model is called (see `_begin`)
+            yield start()
+
+    @rx.event
+    async def continue_answer(self, message_id: int):
+        """Asks the model to go on with an answer cut at the length limit, in the same bubble."""
+        user_id = await self._user_id()
+        if user_id is None:
+            return
+        async with send_gate.gate():
+            start = await self._begin(
+                user_id,
+                lambda s: conversations.continue_answer(
+                    s,
+                    user_id=user_id,
+                    message_id=int(message_id),
+                    max_answers=get_settings().max_concurrent_answers,
+                ),
+            )
+        if start is not None:
+            yield  # the bubble streaming again, before the model is called (see `_begin`)
             yield start()
 
     @rx.event

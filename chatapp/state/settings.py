@@ -57,6 +57,8 @@ class SettingsState(rx.State):
     theme: str = "system"
     send_key: str = "enter"
     font_size: int = 15
+    # Keep an answer's reasoning unfolded once the answer starts (components/reasoning_block.py).
+    reasoning_open: bool = False
     default_model: str = ""
     default_role_id: str = "0"
     api_key_hint: str = ""
@@ -79,6 +81,7 @@ class SettingsState(rx.State):
         self.theme = prefs.theme
         self.send_key = prefs.send_key
         self.font_size = prefs.font_size
+        self.reasoning_open = prefs.reasoning_open
         self.default_model = prefs.default_model or "auto"
         self.default_role_id = str(prefs.default_role_id)
         self.api_key_hint = prefs.api_key_hint
@@ -160,6 +163,11 @@ class SettingsState(rx.State):
     async def set_send_key(self, key: str):
         """Enter or Ctrl+Enter sends."""
         await self._save_preferences(send_key=key)
+
+    @rx.event
+    async def set_reasoning_open(self, value: bool):
+        """Keep the model's reasoning unfolded once its answer starts (or fold it away)."""
+        await self._save_preferences(reasoning_open=value is True)
 
     @rx.event
     def preview_font_size(self, value: list[int | float]):

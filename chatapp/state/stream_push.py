@@ -35,6 +35,7 @@ class FollowerHandle:
 
     message_id: int
     sent: int = 0  # code points of the answer the tab has been sent
+    sent_reasoning: int = 0  # code points of the reasoning the tab has been sent
     resync: bool = False
     beat: float = field(default_factory=time.monotonic)
     wake: asyncio.Event = field(default_factory=asyncio.Event)

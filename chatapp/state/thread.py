@@ -2,8 +2,10 @@
 follower that streams an answer into a tab (AnswerFollower: follow, resync, stop).
 
 The follower sends only the *new* text of an answer to the browser, batched (see
-chatapp/chat/pace.py), via `window.chatStream` in assets/chat_markdown.jsx; the finished answer
-then replaces its live bubble, without its text for the tab that streamed it. This keeps
+chatapp/chat/pace.py), via `window.chatStream` in assets/stream_store.js — the reasoning the same
+way on its own channel (`cs.t`), in the same message as the answer's batch (`cs.a`); the finished
+answer then replaces its live bubble, without its text and reasoning for the tab that streamed
+them. This keeps
 websocket traffic O(answer), not O(answer²). Batches go straight to the tab's socket
 (chatapp/state/stream_push.py), not through a state update.
 
@@ -25,9 +27,11 @@ import reflex as rx
 
 from chatapp.chat import answers, pace, screens
 from chatapp.chat.items import MessageItem, keep_keys
+from chatapp.core import timefmt
 from chatapp.state import stream_push
 from chatapp.state.auth import AuthState
 from chatapp.state.chat_base import ChatBase, assign_changed
+from chatapp.state.ui import UIState
 from chatapp.state.worker import in_session
 
 log = logging.getLogger(__name__)
@@ -214,6 +218,9 @@ class AnswerFollower(ChatBase, mixin=True):
         async with self:
             thread = await self._thread()
             if stream_push.current(token) is None and thread.streaming_id == message_id:
+                # A background task does not run in the context of the tab's events: the finished
+                # bubble's time label is in the tab's time zone only if set here.
+                timefmt.use_zone((await self.get_state(UIState)).tz)
                 thread.streaming_id = -1
                 user_id = await self._final_user(user_id if grant is not None else None)
                 if user_id is not None:
@@ -221,7 +228,7 @@ class AnswerFollower(ChatBase, mixin=True):
                         thread,
                         user_id,
                         message_id,
-                        handle.sent if grant is not None else -1,
+                        (handle.sent, handle.sent_reasoning) if grant is not None else None,
                         grant.lang if grant is not None else await self._lang(),
                     )
         await stream_push.push_script(token, _js("d", message_id))
@@ -248,7 +255,7 @@ class AnswerFollower(ChatBase, mixin=True):
         """Sends `user_id`'s answer in batches until it ends (True) or this follower is no longer
         wanted (False)."""
         last_db_check = 0.0
-        remote_text, remote_done = "", False
+        remote_text, remote_done, remote_reasoning = "", False, ""
         idle = handle.wake  # what a remote follower sleeps on (a resync pokes it)
         while True:
             if stream_push.current(token) is not handle:
@@ -261,26 +268,32 @@ class AnswerFollower(ChatBase, mixin=True):
                 handle.wake = job.changed
                 job.changed.clear()  # before reading: text arriving from here on wakes us
                 text, finished = job.text, job.done.is_set()
+                reasoning = job.reasoning
             else:
                 handle.wake = idle
                 idle.clear()
                 now = time.monotonic()
                 if now - last_db_check >= REMOTE_POLL_S:
                     last_db_check = now
-                    remote_text, remote_done = await asyncio.to_thread(
+                    remote_text, remote_done, remote_reasoning = await asyncio.to_thread(
                         screens.read_checkpoint, user_id=user_id, message_id=message_id
                     )
-                text, finished = remote_text, remote_done
+                text, finished, reasoning = remote_text, remote_done, remote_reasoning
             if handle.resync:
-                handle.resync, handle.sent = False, 0
-            batch = len(text) > handle.sent
+                handle.resync, handle.sent, handle.sent_reasoning = False, 0, 0
+            calls = []
+            # Offset 0 replaces what the tab holds (a resync, or a new follower after a reload).
+            if len(reasoning) > handle.sent_reasoning:
+                new = reasoning[handle.sent_reasoning :]
+                calls.append(_js("t", message_id, handle.sent_reasoning, new))
+            if len(text) > handle.sent:
+                calls.append(_js("a", message_id, handle.sent, text[handle.sent :]))
+            batch = bool(calls)
             if batch:
-                # Offset 0 replaces what the tab holds (a resync, or a new follower after a reload).
-                if not await stream_push.push_script(
-                    token, _js("a", message_id, handle.sent, text[handle.sent :])
-                ):
+                # One socket message for both channels: the framing is most of a batch's cost.
+                if not await stream_push.push_script(token, ";".join(calls)):
                     return False
-                handle.sent = len(text)
+                handle.sent, handle.sent_reasoning = len(text), len(reasoning)
             if finished:
                 return True
             if batch:  # let the next batch gather (see chatapp/chat/pace.py)
@@ -293,7 +306,12 @@ class AnswerFollower(ChatBase, mixin=True):
                     await handle.wake.wait()
 
     async def _show_final(
-        self, thread: ThreadState, user_id: int, message_id: int, sent: int, lang: str
+        self,
+        thread: ThreadState,
+        user_id: int,
+        message_id: int,
+        sent: tuple[int, int] | None,
+        lang: str,
     ) -> None:
         """Puts the finished answer in place of its live bubble, and its preview in the list."""
         job = answers.get_job(message_id)
@@ -307,9 +325,10 @@ class AnswerFollower(ChatBase, mixin=True):
         if final is None:
             return
         item, conversation_id, row = final
-        if sent == len(item.content) and item.content:
-            # The tab holds exactly this text already (cs.a batches, in order, on one socket):
-            # don't send it a second time (3 bytes per Chinese character).
-            item.content, item.streamed = "", True
+        # An answer with no text keeps its fields: its bubble hides by `content` (message_bubble).
+        if sent == (len(item.content), len(item.reasoning)) and item.content:
+            # The tab holds exactly this text and reasoning already (cs.a / cs.t batches, in
+            # order, on one socket): don't send them a second time (3 bytes per Chinese character).
+            item.content, item.reasoning, item.streamed = "", "", True
         thread._replace(item)
         self._patch_row(conversation_id, row)

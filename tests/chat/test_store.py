@@ -161,16 +161,17 @@ def test_a_late_checkpoint_never_overwrites_a_finished_answer(session):
         session, user_id=alice, conversation_id=conv.id, kind="assistant", status="streaming"
     )
     session.commit()
-    store.checkpoint_messages(session, items=[(alice, msg.id, "partial")])
+    store.checkpoint_messages(session, items=[(alice, msg.id, "partial", "thinking")])
     session.commit()
     session.expire_all()
-    assert store.get_message(session, user_id=alice, message_id=msg.id).content == "partial"
+    checkpointed = store.get_message(session, user_id=alice, message_id=msg.id)
+    assert (checkpointed.content, checkpointed.reasoning) == ("partial", "thinking")
     store.update_message(
         session, user_id=alice, message_id=msg.id, content="final answer", status="done"
     )
     session.commit()
     # The checkpointer took its snapshot before the answer ended and writes after: a no-op.
-    store.checkpoint_messages(session, items=[(alice, msg.id, "")])
+    store.checkpoint_messages(session, items=[(alice, msg.id, "", "")])
     session.commit()
     session.expire_all()
     assert store.get_message(session, user_id=alice, message_id=msg.id).content == "final answer"

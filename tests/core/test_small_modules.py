@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 import pytest
 
 from chatapp.chat import pace
-from chatapp.chat.demo_model import DemoModel, demo_answer
+from chatapp.chat.demo_model import DemoModel, demo_answer, demo_reasoning
 from chatapp.chat.items import keep_keys, message_item, pending_items
 from chatapp.core.timefmt import bubble_label, list_label
 from chatapp.errors import user_message
-from chatapp.llm.types import StreamDone, TextDelta
+from chatapp.llm.types import ReasoningDelta, StreamDone, TextDelta
 from chatapp.models import Message
 
 NOW = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)  # 12:00 in Beijing
@@ -104,6 +104,10 @@ async def test_demo_model_streams_the_answer_then_done():
     assert isinstance(events[-1], StreamDone) and events[-1].finish_reason == "stop"
     text = "".join(e.text for e in events if isinstance(e, TextDelta))
     assert text == demo_answer("hi")
+    reasoning = "".join(e.text for e in events if isinstance(e, ReasoningDelta))
+    assert reasoning == demo_reasoning("hi") and "demo model" in reasoning
+    # The reasoning comes first, apart from the answer.
+    assert isinstance(events[0], ReasoningDelta) and demo_reasoning("hi") not in text
 
 
 def test_batches_stretch_with_the_streams_of_the_process_and_stop_at_the_cap():

@@ -155,6 +155,7 @@ def _cases(v: Victim) -> dict[str, list[tuple[str, dict[str, Any], str]]]:
         "stop": [("stop", {}, chat)],
         "load_page": [("load_page", {}, chat)],
         "regenerate": [("regenerate", {"message_id": v.answer_id}, chat)],
+        "continue_answer": [("continue_answer", {"message_id": v.answer_id}, chat)],
         "delete_message": [
             ("delete_message", {"message_id": v.question_id}, chat),
             ("delete_message", {"message_id": v.live_id}, chat),

@@ -87,5 +87,58 @@ def test_ctrl_c_exits_130_without_traceback(fake: FakeOpenAI) -> None:
     proc.stdout.read(3)  # the answer has started
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=10)
-    assert proc.returncode == 130 and err == "error: interrupted\n"
+    assert proc.returncode == 130 and err == "ending: stopped by the user (interrupted)\n"
     assert fake.wait_for(lambda: fake.disconnects == 1)
+
+
+@pytest.mark.parametrize(
+    ("reply", "out", "ending"),
+    [
+        (Reply(text="cut", finish_reason="length"), "cut\n", "cut at the length limit"),
+        (Reply(text="", refusal="No."), "No.\n", "the model refused"),
+        (Reply(text="", tool_call=True), "\n", "asked to call a tool"),
+        (Reply(text="bad", finish_reason="content_filter"), "bad\n", "content filter"),
+        (Reply(text=""), "\n", "empty answer"),
+        (Reply(text="", reasoning="hmm", finish_reason="length"), "\n", "length limit"),
+    ],
+)
+def test_every_ending_is_one_line_after_a_newline(
+    fake: FakeOpenAI, capsys: pytest.CaptureFixture[str], reply: Reply, out: str, ending: str
+) -> None:
+    fake.queue(reply)
+    assert main(["--base-url", fake.base_url, "--api-key", KEY, "q"]) == 0
+    printed = capsys.readouterr()
+    assert printed.out == out
+    lines = printed.err.split("\n")
+    line = next(ln for ln in lines if ln.startswith("ending: "))
+    assert ending in line
+    # The reasoning (on stderr) ended mid-line: the ending starts a line of its own.
+    assert ("hmm\nending: " in printed.err) == bool(reply.reasoning)
+
+
+def test_reasoning_goes_to_stderr_and_the_answer_to_stdout(
+    fake: FakeOpenAI, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake.queue(Reply(text="42", reasoning="6 times 7", reasoning_field="think", chunk_chars=2))
+    assert main(["--base-url", fake.base_url, "--api-key", KEY, "q"]) == 0
+    printed = capsys.readouterr()
+    assert printed.out == "42\n" and printed.err.startswith("\n6 times 7\n\nfinish_reason=stop")
+    assert "ending:" not in printed.err
+
+
+def test_context_overflow_and_rate_limit_say_so(fake: FakeOpenAI) -> None:
+    fake.queue(Reply(body="empty"))
+    done = run_cli("--base-url", fake.base_url, "--api-key", KEY, "q")
+    assert done.returncode == 1 and done.stderr.startswith("error: [context_length]")
+    assert len(fake.requests) == 1  # never retried
+    fake.queue(Reply(status=429, headers={"retry-after": "30"}))
+    done = run_cli("--base-url", fake.base_url, "--api-key", KEY, "q")
+    assert done.returncode == 1 and done.stderr.count("\n") == 1
+    assert done.stderr.startswith("error: [rate_limit]") and "retry after 30 s" in done.stderr
+
+
+def test_an_error_mid_answer_starts_its_own_line(fake: FakeOpenAI) -> None:
+    fake.queue(Reply(text="partial answer", chunk_chars=4, fault="error_in_stream", fault_after=2))
+    done = run_cli("--base-url", fake.base_url, "--api-key", KEY, "q")
+    assert done.returncode == 1 and done.stdout == "partial \n"
+    assert done.stderr.startswith("error: [server]")

@@ -28,6 +28,7 @@ from chatapp.llm import (
     LLMServerError,
     LLMTimeoutError,
     LLMTruncatedError,
+    ReasoningDelta,
     StreamDone,
     TextDelta,
     Usage,
@@ -72,6 +73,7 @@ async def test_stream_request_and_quirky_chunks(make_client: MakeClient) -> None
     events = await collect(client, temperature=0.5, stop=["a"], max_tokens=None, seed=1)
     assert events == [
         TextDelta("Hi 😀"),
+        ReasoningDelta("hm"),  # reasoning is kept apart from the answer, never dropped
         TextDelta("!"),
         StreamDone("stop", Usage(3, 2, 5), "m-1", "req-1"),
     ]
@@ -146,11 +148,18 @@ async def test_truncated_stream(make_client: MakeClient) -> None:
     assert len(rec.requests) == 1  # text was seen: never retried
 
 
-async def test_empty_event_stream_is_an_error(make_client: MakeClient) -> None:
-    exc = await fail(
-        make_client(Recorder(sse_response(b""))),
-    )
-    assert isinstance(exc, LLMTruncatedError) and "empty" in str(exc)
+async def test_empty_event_stream_is_a_context_overflow(make_client: MakeClient) -> None:
+    """llama.cpp answers a prompt over its context with an empty 200 event stream: named, and
+    not retried (the same prompt would fail the same way)."""
+    rec = Recorder(sse_response(b""), sse_response(sse(delta("never", "stop"))))
+    exc = await fail(make_client(rec))
+    assert isinstance(exc, LLMContextLengthError) and exc.provider_code == "empty_stream"
+    assert len(rec.requests) == 1
+
+
+async def test_an_event_stream_of_comments_only_is_truncated(make_client: MakeClient) -> None:
+    exc = await fail(make_client(Recorder(sse_response(b": keep-alive\n\n"))))
+    assert isinstance(exc, LLMTruncatedError) and "no event" in str(exc)
 
 
 @pytest.mark.parametrize(
@@ -276,7 +285,7 @@ async def test_retries_are_bounded(make_client: MakeClient, sleeps: RecordingSle
     ("headers", "expected"),
     [
         ({"retry-after": "3"}, 3.0),
-        ({"retry-after": "100"}, 20.0),
+        ({"retry-after": "20"}, 20.0),  # waited in full, up to max_retry_wait
         ({"retry-after-ms": "1500", "retry-after": "9"}, 1.5),
         ({"retry-after-ms": "soon", "retry-after": "2.5"}, 2.5),
         ({"retry-after": "nan"}, 0.5),

@@ -16,6 +16,7 @@ import pytest
 from chatapp.llm import (
     ChatClient,
     LLMBadRequestError,
+    LLMContextLengthError,
     LLMMalformedError,
     LLMTruncatedError,
     StreamDone,
@@ -71,7 +72,6 @@ async def test_verdict_is_clean_for_retryable_faults(llmock: str) -> None:
         ("two", {"type": "fail", "status": 429, "retry_after": 0.3}),
         ("503", {"type": "fail", "status": 503}),  # llmock adds Retry-After: 1
         ("three", {"type": "stream_fault", "kind": "disconnect", "after_chunks": 0}),
-        ("four", {"type": "stream_fault", "kind": "truncate", "after_chunks": 0}),
         ("five", {"type": "stream_fault", "kind": "stall", "after_chunks": 0, "stall_seconds": 3}),
     ]
     async with client(llmock, max_retries=3, first_byte_timeout=0.5) as c:
@@ -89,7 +89,18 @@ async def test_verdict_is_clean_for_retryable_faults(llmock: str) -> None:
         await http.aclose()
     result = verdict(llmock)
     assert result["findings"] == [], result
-    assert result["passed"] and result["faults_injected"] >= 7
+    assert result["passed"] and result["faults_injected"] >= 6
+
+
+async def test_an_empty_event_stream_is_not_retried(llmock: str) -> None:
+    """A 200 event stream with an empty body is how llama.cpp answers a prompt over its context:
+    retrying sends the same prompt again. llmock sees only a truncation that was not retried."""
+    scenario(llmock, {"type": "stream_fault", "kind": "truncate", "after_chunks": 0})
+    async with client(llmock, max_retries=3) as c:
+        with pytest.raises(LLMContextLengthError) as empty:
+            await stream(c, "four")
+    assert empty.value.provider_code == "empty_stream"
+    assert [f["code"] for f in verdict(llmock)["findings"]] == ["truncated_stream_accepted"]
 
 
 async def test_faults_after_text_raise_typed_errors(llmock: str) -> None:

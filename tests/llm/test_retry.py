@@ -32,7 +32,9 @@ DECISIONS = [
     (LLMTruncatedError("x"), 0, 0.5),
     (LLMRateLimitError("x", status=429), 0, 0.5),
     (LLMRateLimitError("x", status=429, retry_after=2.0), 0, 2.0),
-    (LLMRateLimitError("x", status=429, retry_after=60.0), 0, 5.0),  # capped by max_retry_wait
+    (LLMRateLimitError("x", status=429, retry_after=5.0), 0, 5.0),  # in full, never cut short
+    # Longer than max_retry_wait: not retried early (another 429), the caller shows the wait.
+    (LLMRateLimitError("x", status=429, retry_after=60.0), 0, None),
     (LLMServerError("x", status=503, retry_after=0.0), 0, 0.0),
     (LLMRateLimitError("x", status=429, provider_code="insufficient_quota"), 0, None),
     (LLMConnectionError("x"), 3, None),  # max_retries reached

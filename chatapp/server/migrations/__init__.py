@@ -1,1 +1,1 @@
-"""Alembic migration scripts (run by `chatapp.server.migrate`; regenerate the initial one with `make migration`)."""
+"""Alembic migration scripts, one revision per change of the models (run by `chatapp.server.migrate`; a new one with `make migration MSG=…`)."""

@@ -1,29 +1,8 @@
-"""A fake OpenAI-compatible HTTP server for tests and benchmarks: real sockets, real pacing.
-
-    with FakeOpenAI() as srv:                       # srv.base_url == "http://127.0.0.1:PORT/v1"
-        srv.queue(Reply(text="hello world", chunk_chars=4, chunks_per_s=95))
-        ...                                         # point any client at srv.base_url
-        srv.requests[-1].json["messages"]           # what the client sent
-        srv.wait_for(lambda: srv.disconnects == 1)  # the client went away mid-stream
-
-Each request to /v1/* takes the next queued `Reply` (any endpoint), else `srv.default`, whose
-default text echoes the last user message. Faults: "drop" (close the connection after
-`fault_after` content chunks), "truncate" (end cleanly with no finish_reason and no [DONE]),
-"stall" (stop sending for `stall_s`, connection kept open), "malformed" (a chunk that is not
-JSON), "error_in_stream" (an `{"error": ...}` event, then the end); `status=` answers with an
-OpenAI-style error body and `headers=` (e.g. retry-after); `first_byte_delay_s` delays the reply.
-
-Run it as its own process for benchmarks:
-
-    python -m testkit.fakes.openai_server --port 8900 --chunks-per-s 95
-"""
+"""`FakeOpenAI`: the fake OpenAI-compatible server itself (routes, queue, recording, lifecycle)."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import base64
-import hashlib
 import itertools
 import json
 import logging
@@ -32,82 +11,18 @@ import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-Fault = Literal["drop", "truncate", "stall", "malformed", "error_in_stream"]
-
-# A 1x1 transparent PNG, for b64_json image replies.
-_PNG = base64.b64encode(
-    bytes.fromhex(
-        "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-        "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
-    )
-).decode()
-
-_ERRORS: dict[int, tuple[str, str | None, str]] = {
-    400: ("invalid_request_error", None, "Bad request."),
-    401: ("invalid_request_error", "invalid_api_key", "Incorrect API key provided."),
-    403: ("permission_error", None, "You are not allowed to do this."),
-    404: ("invalid_request_error", "model_not_found", "The model does not exist."),
-    422: ("invalid_request_error", None, "Unprocessable request."),
-    429: ("requests", "rate_limit_exceeded", "Rate limit reached. Please try again later."),
-}
-
-
-@dataclass
-class Reply:
-    """What the fake answers to one request.
-
-    Attributes:
-        text: The answer; None echoes the last user message.
-        chunk_chars: Characters (not bytes) per streamed content chunk.
-        chunks_per_s: Pace of content chunks; 0 sends them as fast as possible.
-        finish_reason: Sent on the final chunk (None: no finish_reason, but still [DONE]).
-        usage: Send a usage chunk (`choices: []`) before [DONE], and usage when not streaming.
-        fault: A stream fault, see the module docstring.
-        fault_after: Content chunks sent before the fault strikes.
-        stall_s: How long a "stall" lasts before the stream carries on.
-        status: HTTP status; >= 400 answers with an error body instead of a completion.
-        headers: Extra response headers (e.g. {"retry-after": "1"}).
-        error: The error object (or a plain text body) for `status` and "error_in_stream".
-        first_byte_delay_s: Wait this long before answering at all.
-        model: The model named in the reply (default: the requested one).
-        ensure_ascii: JSON-escape non-ASCII (emoji become \\ud83d\\ude00 surrogate pairs).
-    """
-
-    text: str | None = None
-    chunk_chars: int = 4
-    chunks_per_s: float = 0
-    finish_reason: str | None = "stop"
-    usage: bool = True
-    fault: Fault | None = None
-    fault_after: int = 1
-    stall_s: float = 30.0
-    status: int = 200
-    headers: dict[str, str] = field(default_factory=dict)
-    error: dict[str, Any] | str | None = None
-    first_byte_delay_s: float = 0.0
-    model: str | None = None
-    ensure_ascii: bool = False
-
-
-@dataclass(frozen=True)
-class RecordedRequest:
-    """One request as the fake received it (headers lower-cased)."""
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    json: Any
-    at: float
+from . import shapes
+from .reply import RecordedRequest, Reply
+from .wire import PNG_B64, echo, error_object, error_response, json_response, sse, vector
 
 
 class _Drop(Exception):
@@ -302,14 +217,14 @@ class FakeOpenAI:
                     "type": "invalid_request_error",
                     "code": "invalid_api_key",
                 }
-                return Reply(), body, _error_response(401, error, {"x-request-id": rid})
+                return Reply(), body, error_response(401, error, {"x-request-id": rid})
         with self._lock:
             reply = self._queue.popleft() if self._queue else self.default
         if reply.first_byte_delay_s:
             await self._stall(reply.first_byte_delay_s)
         headers = {"x-request-id": rid, **reply.headers}
         if reply.status >= 400:
-            return reply, body, _error_response(reply.status, reply.error, headers)
+            return reply, body, error_response(reply.status, reply.error, headers)
         return reply, body, None
 
     async def _chat(self, request: Request) -> Response:
@@ -317,31 +232,23 @@ class FakeOpenAI:
         if early is not None:
             return early
         body = body if isinstance(body, dict) else {}
-        text = reply.text if reply.text is not None else _echo(body.get("messages"))
+        text = reply.text if reply.text is not None else echo(body.get("messages"))
         model = reply.model or str(body.get("model") or "fake-gpt")
         headers = {"x-request-id": f"req_fake_{next(self._ids)}", **reply.headers}
-        if body.get("stream"):
-            events = self._stream(reply, text, model, body)
-            return StreamingResponse(events, media_type="text/event-stream", headers=headers)
-        if reply.fault == "drop":
+        if reply.fault == "drop" and not body.get("stream"):
             raise _Drop
-        pieces = _pieces(text, reply.chunk_chars)
-        data: dict[str, Any] = {
-            "id": "chatcmpl-fake",
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": model,
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": text},
-                    "finish_reason": reply.finish_reason,
-                }
-            ],
-        }
-        if reply.usage:
-            data["usage"] = _usage(body, len(pieces))
-        return _json(data, headers, reply.ensure_ascii)
+        if not body.get("stream") or reply.body == "json":
+            return json_response(
+                shapes.completion(reply, text, model, body), headers, reply.ensure_ascii
+            )
+        if reply.body == "empty":
+            return Response(b"", media_type="text/event-stream", headers=headers)
+        if reply.body == "json_in_sse":
+            error = reply.error or error_object(500)
+            data = json.dumps(error if isinstance(error, str) else {"error": error})
+            return Response(data.encode(), media_type="text/event-stream", headers=headers)
+        events = self._stream(reply, text, model, body)
+        return StreamingResponse(events, media_type="text/event-stream", headers=headers)
 
     async def _stream(
         self, reply: Reply, text: str, model: str, body: dict[str, Any]
@@ -357,13 +264,13 @@ class FakeOpenAI:
                 "choices": choices,
                 **extra,
             }
-            return _sse(obj, reply.ensure_ascii)
+            return sse(obj, reply.ensure_ascii)
 
-        pieces = _pieces(text, reply.chunk_chars)
+        deltas = shapes.deltas(reply, text)
         try:
             yield chunk([{"index": 0, "delta": {"role": "assistant", "content": ""}}])
-            for sent in range(len(pieces) + 1):
-                if reply.fault is not None and sent == min(reply.fault_after, len(pieces)):
+            for sent in range(len(deltas) + 1):
+                if reply.fault is not None and sent == min(reply.fault_after, len(deltas)):
                     if reply.fault == "drop":
                         raise _Drop
                     if reply.fault == "truncate":
@@ -376,23 +283,22 @@ class FakeOpenAI:
                             "type": "server_error",
                             "code": None,
                         }
-                        yield _sse({"error": error}, reply.ensure_ascii)
+                        yield sse({"error": error}, reply.ensure_ascii)
                         return
                     elif reply.fault == "stall":
                         await self._stall(reply.stall_s)
-                if sent == len(pieces):
+                if sent == len(deltas):
                     break
                 if sent and reply.chunks_per_s > 0:
                     await asyncio.sleep(1 / reply.chunks_per_s)
-                delta = {"index": 0, "delta": {"content": pieces[sent]}, "finish_reason": None}
-                data = chunk([delta])
+                data = chunk([{"index": 0, "delta": deltas[sent], "finish_reason": None}])
                 if sent == 0:
                     with self._lock:
                         self._first_chunks.append(time.time())
                 yield data
-            yield chunk([{"index": 0, "delta": {}, "finish_reason": reply.finish_reason}])
+            yield chunk([{"index": 0, "delta": {}, "finish_reason": shapes.finish_reason(reply)}])
             if reply.usage:
-                yield chunk([], usage=_usage(body, len(pieces)))
+                yield chunk([], usage=shapes.completion_usage(reply, body, text))
             yield b"data: [DONE]\n\n"
             with self._lock:
                 self._completed += 1
@@ -412,7 +318,7 @@ class FakeOpenAI:
         if early is not None:
             return early
         data = [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in self.models]
-        return _json({"object": "list", "data": data}, reply.headers)
+        return json_response({"object": "list", "data": data}, reply.headers)
 
     async def _embeddings(self, request: Request) -> Response:
         reply, body, early = await self._begin(request)
@@ -422,13 +328,13 @@ class FakeOpenAI:
         inputs = body.get("input")
         texts = [inputs] if isinstance(inputs, str) else list(inputs or [])
         data = [
-            {"object": "embedding", "index": i, "embedding": _vector(str(t))}
+            {"object": "embedding", "index": i, "embedding": vector(str(t))}
             for i, t in enumerate(texts)
         ]
         # Reversed on purpose: the API does not promise order, `index` does.
         result = {"object": "list", "data": data[::-1], "model": body.get("model")}
         result["usage"] = {"prompt_tokens": len(texts), "total_tokens": len(texts)}
-        return _json(result, reply.headers)
+        return json_response(result, reply.headers)
 
     async def _images(self, request: Request) -> Response:
         reply, body, early = await self._begin(request)
@@ -437,102 +343,7 @@ class FakeOpenAI:
         body = body if isinstance(body, dict) else {}
         n = int(body.get("n") or 1)
         if body.get("response_format") == "b64_json":
-            data = [{"b64_json": _PNG} for _ in range(n)]
+            data = [{"b64_json": PNG_B64} for _ in range(n)]
         else:
             data = [{"url": f"{self.url}/files/fake-image-{i}.png"} for i in range(n)]
-        return _json({"created": int(time.time()), "data": data}, reply.headers)
-
-
-# -- helpers ---------------------------------------------------------------------------------
-
-
-def _sse(obj: Any, ensure_ascii: bool = False) -> bytes:
-    return f"data: {json.dumps(obj, ensure_ascii=ensure_ascii)}\n\n".encode()
-
-
-def _json(obj: Any, headers: dict[str, str], ensure_ascii: bool = False) -> Response:
-    content = json.dumps(obj, ensure_ascii=ensure_ascii)
-    return Response(content, media_type="application/json", headers=headers)
-
-
-def _error_response(
-    status: int, error: dict[str, Any] | str | None, headers: dict[str, str]
-) -> Response:
-    if isinstance(error, str):
-        return PlainTextResponse(error, status_code=status, headers=headers)
-    if error is None:
-        default = ("server_error", None, "The server had an error processing your request.")
-        kind, code, message = _ERRORS.get(status, default)
-        error = {"message": message, "type": kind, "param": None, "code": code}
-    return JSONResponse({"error": error}, status_code=status, headers=headers)
-
-
-def _echo(messages: Any) -> str:
-    """A deterministic answer that mentions the last user message."""
-    for message in reversed(messages if isinstance(messages, list) else []):
-        if isinstance(message, dict) and message.get("role") == "user":
-            content = message.get("content")
-            if isinstance(content, list):
-                content = " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-            return f"You said: {content}"
-    return "Hello from FakeOpenAI."
-
-
-def _pieces(text: str, size: int) -> list[str]:
-    size = max(1, size)
-    return [text[i : i + size] for i in range(0, len(text), size)]
-
-
-def _usage(body: dict[str, Any], completion_tokens: int) -> dict[str, int]:
-    messages = body.get("messages") or []
-    prompt = sum(len(str(m.get("content", ""))) for m in messages if isinstance(m, dict)) // 4
-    prompt += 1
-    return {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion_tokens,
-        "total_tokens": prompt + completion_tokens,
-    }
-
-
-def _vector(text: str, dims: int = 8) -> list[float]:
-    digest = hashlib.sha256(text.encode()).digest()
-    return [round(b / 127.5 - 1.0, 6) for b in digest[:dims]]
-
-
-def run_forever(
-    host: str = "127.0.0.1",
-    port: int = 8900,
-    *,
-    chunks_per_s: float = 95,
-    chunk_chars: int = 4,
-    api_key: str | None = None,
-) -> None:
-    """Serve in the foreground until interrupted (for benchmarks and manual runs)."""
-    server = FakeOpenAI(
-        api_key=api_key,
-        host=host,
-        port=port,
-        default=Reply(chunks_per_s=chunks_per_s, chunk_chars=chunk_chars),
-    )
-    uvicorn.run(server.app, host=host, port=port, log_level="warning", lifespan="off")
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Fake OpenAI-compatible server.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8900)
-    parser.add_argument("--chunks-per-s", type=float, default=95)
-    parser.add_argument("--chunk-chars", type=int, default=4)
-    parser.add_argument("--api-key", default=None)
-    args = parser.parse_args(argv)
-    run_forever(
-        args.host,
-        args.port,
-        chunks_per_s=args.chunks_per_s,
-        chunk_chars=args.chunk_chars,
-        api_key=args.api_key,
-    )
-
-
-if __name__ == "__main__":
-    main()
+        return json_response({"created": int(time.time()), "data": data}, reply.headers)
