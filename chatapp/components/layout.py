@@ -40,6 +40,8 @@ def shell(
         phone_nav(active),
         prefs_sync(),
         lang_marker(),
+        # Esc returns the focus to a menu's opener; a row's link opens its menu (see the file).
+        rx.script(src="/menu_keys.js"),
         class_name=classes,
         # The user's font size (settings page) for bubbles and the composer.
         style={"--chat-font-size": SettingsState.font_px},
