@@ -56,11 +56,15 @@ def test_esc_on_a_row_menu_gives_the_focus_back_to_the_row(browser, app, fake_ll
     # The header's role picker: Esc returns to it, not to <body>.
     picker = page.locator("#role-picker")
     picker.click()
-    expect(page.get_by_role("listbox")).to_be_visible()
-    page.keyboard.press("Escape")
-    expect(page.get_by_role("listbox")).to_be_hidden()
-    page.wait_for_timeout(150)
-    assert page.evaluate("document.activeElement !== document.body"), "focus dropped to <body>"
+    listbox = page.get_by_role("listbox")
+    expect(listbox).to_be_visible()
+    # (The first Esc may close the picker's hover tip instead.)
+    for _ in range(2):
+        if listbox.count():
+            page.keyboard.press("Escape")
+            page.wait_for_timeout(200)
+    expect(listbox).to_be_hidden()
+    expect(picker).to_be_focused()
     page.context.close()
 
 
