@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from testkit.app import AppServer
@@ -17,6 +18,7 @@ from testkit.fakes.wechat import dev_login
 
 ROW = '[data-testid="conv-item"]'
 ANSWER = '[data-testid="assistant-bubble"]'
+PHONE = {"width": 390, "height": 844}
 
 
 def _page(browser: Browser, app: AppServer, openid: str, **options) -> Page:
@@ -81,9 +83,7 @@ def test_each_row_is_one_tab_stop(browser, app, fake_llm):
     page.context.close()
 
 
-def test_a_roles_opening_shows_marked_and_its_avatar_is_on_row_and_answer(
-    browser, app, fake_llm
-):
+def test_a_roles_opening_shows_marked_and_its_avatar_is_on_row_and_answer(browser, app, fake_llm):
     page = _page(browser, app, "o_fh_opening")
     page.goto(app.url + "/roles")
     page.locator('[data-testid="role-item"]', has_text="Linux 终端").first.click()
@@ -201,4 +201,60 @@ def test_the_roles_tag_bar_wraps_instead_of_clipping(browser, app):
     box = bar.bounding_box()
     assert last and box and last["x"] + last["width"] <= box["x"] + box["width"] + 1
     shot(page, "fh-roles-tags")
+    page.context.close()
+
+
+@pytest.mark.parametrize(
+    ("lang", "scheme", "device"),
+    [
+        (lang, scheme, device)
+        for lang in ("zh", "en")
+        for scheme in ("light", "dark")
+        for device in ("desktop", "phone")
+    ],
+)
+def test_screens_in_both_languages_schemes_and_sizes(browser, app, fake_llm, lang, scheme, device):
+    """The new pieces on one screen each: the role opening with avatars, the undo bar, the ⚙
+    form's answers, a highlighted search — looked at in every combination."""
+    phone = device == "phone"
+    options = {"viewport": PHONE, "has_touch": True, "is_mobile": True} if phone else {}
+    page = _page(
+        browser,
+        app,
+        f"o_fh_look_{lang}_{scheme}_{device}",
+        locale="zh-CN" if lang == "zh" else "en-US",
+        color_scheme=scheme,
+        **options,
+    )
+    page.context.add_cookies([{"name": "chatapp_lang", "value": lang, "url": app.url}])
+    page.goto(app.url + "/roles")
+    role = "Linux 终端" if lang == "zh" else "Linux Terminal"
+    page.locator('[data-testid="role-item"]', has_text=role).first.click()
+    page.locator("#role-start").click()
+    expect(page.locator("#role-opening")).to_be_visible()
+    fake_llm.queue(Reply(text="/home/user"))
+    page.locator("#composer-input").fill("ls -la")
+    page.locator("#composer-send").click()
+    expect(page.locator(ANSWER).last).to_contain_text("/home/user")
+    expect(page.locator(ANSWER).last).not_to_have_attribute("data-status", "streaming")
+    shot(page, f"fh-look-opening-{lang}-{scheme}-{device}")
+    page.locator("#chat-settings").click()
+    page.locator('input[name="temperature"]').fill("0.4")
+    page.locator('input[name="token_budget"]').fill("5")
+    page.locator("#chat-settings-save").click()
+    expect(page.locator("#temperature-status")).to_be_visible()
+    expect(page.locator("#token_budget-status")).to_be_visible()
+    shot(page, f"fh-look-params-{lang}-{scheme}-{device}")
+    page.keyboard.press("Escape")
+    row = page.locator('[data-testid="msg-user"]').last
+    row.hover()
+    row.locator(".act-delete-msg").click()
+    expect(page.locator("#undo-bar")).to_be_visible()
+    shot(page, f"fh-look-undo-{lang}-{scheme}-{device}")
+    page.locator("#undo-delete").click()
+    if phone:
+        page.locator(".mobile-back").click()
+    page.locator("#conv-search").fill("ls")
+    expect(page.locator(f"{ROW} mark").first).to_be_visible()
+    shot(page, f"fh-look-search-{lang}-{scheme}-{device}")
     page.context.close()
