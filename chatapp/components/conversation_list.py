@@ -1,4 +1,4 @@
-# pyright: reportAttributeAccessIssue=false, reportReturnType=false
+# pyright: reportAttributeAccessIssue=false, reportReturnType=false, reportIndexIssue=false
 # (Reflex resolves fields of Vars like `msg.content` at runtime; pyright cannot see them.)
 """The conversation list: search, new chat, and one row per conversation (pin / rename / delete)."""
 

@@ -190,9 +190,7 @@ def _assistant(msg: rx.Var[MessageItem]) -> rx.Component:
                     rx.cond(
                         # A streamed answer's text is in the tab's stream store, not `content`.
                         msg.streamed,
-                        _copy(
-                            rx.call_script("window.chatStream.copy(" + msg.id.to_string() + ")")
-                        ),
+                        _copy(rx.call_script("window.chatStream.copy(" + msg.id.to_string() + ")")),
                         _copy(rx.set_clipboard(msg.content)),
                     ),
                     _action(

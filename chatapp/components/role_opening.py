@@ -1,4 +1,4 @@
-# pyright: reportAttributeAccessIssue=false, reportReturnType=false
+# pyright: reportAttributeAccessIssue=false, reportReturnType=false, reportIndexIssue=false
 # (Reflex resolves fields of Vars like `line["role"]` at runtime; pyright cannot see them.)
 """The open conversation's role opening: the preset messages the role sends to the model before
 the user's own, shown above the first message and marked as the role's (not as typed by the

@@ -179,4 +179,7 @@ def test_search_snippets_show_the_newest_match_of_own_messages(session, users):
         session, user_id=alice, conversation_ids=[mine.id, theirs.id], query="50%"
     )
     assert found == {mine.id: ["新的 ", "50%", " 折扣！"]}
-    assert organize.search_snippets(session, user_id=alice, conversation_ids=[mine.id], query="_") == {}
+    assert (
+        organize.search_snippets(session, user_id=alice, conversation_ids=[mine.id], query="_")
+        == {}
+    )

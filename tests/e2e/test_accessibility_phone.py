@@ -57,7 +57,7 @@ PHONE_STATES: dict[str, Callable[[Page, str, str], None]] = {
 
 
 @pytest.fixture
-def phone_page(request, browser, app, a11y_token) -> Iterator[Callable[[str, str], Page]]:
+def phone_page(request, browser, app, a11y_token) -> Iterator[Callable[[str, str], Page]]:  # noqa: F811 (a fixture)
     opened: list = []
 
     def open_page(lang: str, scheme: str) -> Page:
@@ -85,7 +85,12 @@ def phone_page(request, browser, app, a11y_token) -> Iterator[Callable[[str, str
 @pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("state", list(PHONE_STATES))
 def test_no_serious_axe_violations_on_a_phone(
-    state, lang, scheme, phone_page, app, conversation_url
+    state,
+    lang,
+    scheme,
+    phone_page,
+    app,
+    conversation_url,  # noqa: F811 (a fixture)
 ):
     page = phone_page(lang, scheme)
     PHONE_STATES[state](page, app.url, conversation_url)
