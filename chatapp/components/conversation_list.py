@@ -128,7 +128,7 @@ def conversation_row(
                 href="/chat/" + conv.id,
                 class_name="conv-link",
                 underline="none",
-                aria_keyshortcuts="ArrowRight Shift+F10",
+                custom_attrs={"aria-keyshortcuts": "ArrowRight Shift+F10"},
                 aria_current=rx.cond(active, "page", "false"),
             ),
             # The stop is here, not on the button: a trigger child with on_click gets wrapped in a

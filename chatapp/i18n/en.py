@@ -238,8 +238,8 @@ MESSAGES: dict[str, str] = {
     "nav.menu": "Navigation",
     "chat.composer.placeholder_touch": "Message… (Return adds a line, tap Send to send)",
     "chat.max_tokens.hint": "0 = the model's default",
-    # Issue 21, the first hour: role openings, message undo, search hits, the ⚙ form's answers,
-    # the list's keyboard, the roles tag bar.
+    # Issue 21, the first hour: role openings, message undo, the ⚙ form's answers,
+    # copy feedback.
     "chat.opening.title": "Role opening",
     "chat.opening.hint": "These preset messages come from the role and are sent to the model with yours every time.",
     "chat.opening.user": "Preset question",
@@ -250,9 +250,4 @@ MESSAGES: dict[str, str] = {
     "chat.param.unchanged": "Unchanged",
     "chat.param.some_refused": "Some values were not saved; the reason is next to each field.",
     "chat.param.all_saved": "Saved; applies from the next message.",
-    "chat.max_tokens.hint_full": "0 = no limit (the model's default length)",
-    "chat.search.in_messages": "In messages: ",
-    "a11y.conversation_row_keys": "Press → or Shift+F10 for the conversation's actions",
-    "roles.tags.more_left": "Scroll tags left",
-    "roles.tags.more_right": "Scroll tags right",
 }

@@ -237,8 +237,8 @@ MESSAGES: dict[str, str] = {
     "nav.menu": "导航",
     "chat.composer.placeholder_touch": "输入消息…（换行键换行，点“发送”发送）",
     "chat.max_tokens.hint": "0 = 使用模型的默认长度",
-    # Issue 21, the first hour: role openings, message undo, search hits, the ⚙ form's answers,
-    # the list's keyboard, the roles tag bar.
+    # Issue 21, the first hour: role openings, message undo, the ⚙ form's answers,
+    # copy feedback.
     "chat.opening.title": "角色开场白",
     "chat.opening.hint": "这些预设消息来自角色，每次都会和你的消息一起发给模型。",
     "chat.opening.user": "预设提问",
@@ -249,9 +249,4 @@ MESSAGES: dict[str, str] = {
     "chat.param.unchanged": "未改动",
     "chat.param.some_refused": "有的值没有保存，原因写在对应的字段旁。",
     "chat.param.all_saved": "已保存，下一条消息开始生效。",
-    "chat.max_tokens.hint_full": "0 = 不限制（使用模型的默认长度）",
-    "chat.search.in_messages": "消息中：",
-    "a11y.conversation_row_keys": "按 → 或 Shift+F10 打开对话操作",
-    "roles.tags.more_left": "向左滚动标签",
-    "roles.tags.more_right": "向右滚动标签",
 }

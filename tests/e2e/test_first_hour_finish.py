@@ -80,6 +80,18 @@ def test_each_row_is_one_tab_stop(browser, app, fake_llm):
         page.keyboard.press("Tab")
         stops.append(page.evaluate("document.activeElement.className"))
     assert [("conv-link" in s) for s in stops] == [True, True, False], stops
+    # From the top of the page, the open conversation's header comes before the rows.
+    page.evaluate("document.body.tabIndex = -1; document.body.focus()")
+    order = []
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        order.append(page.evaluate("document.activeElement.id || document.activeElement.className"))
+    settings_at = order.index("chat-settings")
+    first_row = next(i for i, s in enumerate(order) if "conv-link" in s)
+    assert settings_at < first_row, order
+    row = page.locator(ROW).first.bounding_box()
+    head = page.locator(".dialog-head").bounding_box()
+    assert row and head and row["x"] < head["x"], "the list moved off the left"
     page.context.close()
 
 
