@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from chatapp.components.markdown import chat_markdown
 from chatapp.components.text import t
 from chatapp.state.chat_role import ChatRoleState
 
@@ -18,7 +19,8 @@ def _line(line: rx.Var[dict[str, str]]) -> rx.Component:
             rx.cond(line["role"] == "user", t("chat.opening.user"), t("chat.opening.assistant")),
             class_name="opening-who",
         ),
-        rx.text(line["content"], class_name="opening-text"),
+        # Markdown like an answer (openings often hold code blocks), images under the same policy.
+        rx.box(chat_markdown(line["content"]), class_name="opening-text"),
         class_name=rx.cond(line["role"] == "user", "opening-line user", "opening-line assistant"),
         data_testid="opening-line",
     )
