@@ -1,5 +1,5 @@
 // Menus and the keyboard. Esc closing a menu (a row's ⋯, the header's pickers, the roles page's
-// menu) puts the focus back where the menu came from: the button that opened it, or for a
+// menu), or a dialog opened from one, puts the focus back where the menu came from: the button that opened it, or for a
 // conversation row its link (the row's one Tab stop) — never <body>. On a row's link, → or
 // Shift+F10 (or the context-menu key) opens the row's menu, whose button is out of the Tab order.
 (function () {
@@ -16,12 +16,23 @@
     el.dispatchEvent(new KeyboardEvent("keydown", { key, bubbles: true, cancelable: true }));
   }
 
+  // The last menu button used: a dialog opened from its menu (删除对话) gives the focus back to it.
+  let lastOpener = null;
+  const remember = (event) => {
+    const opener = event.target instanceof Element && event.target.closest("[aria-haspopup]");
+    if (opener) lastOpener = opener;
+  };
+  document.addEventListener("pointerdown", remember, true);
+
   document.addEventListener(
     "keydown",
     (event) => {
+      remember(event);
       if (event.key === "Escape") {
         const openers = document.querySelectorAll('[aria-expanded="true"]');
-        const opener = openers[openers.length - 1];
+        const inDialog = document.querySelector('[role="alertdialog"], [role="dialog"]');
+        const opener =
+          openers[openers.length - 1] || (inDialog && lastOpener && lastOpener.isConnected ? lastOpener : null);
         if (!opener) return;
         const target = home(opener);
         // Once the menu has gone (after its closing animation) and unless Radix returned the

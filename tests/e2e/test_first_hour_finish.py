@@ -55,6 +55,15 @@ def test_esc_on_a_row_menu_gives_the_focus_back_to_the_row(browser, app, fake_ll
     page.keyboard.press("Escape")
     expect(menu).to_be_hidden()
     expect(link).to_be_focused()
+    # 删除对话 from the keyboard-opened menu: Esc on its dialog comes back to the row too.
+    page.keyboard.press("ArrowRight")
+    expect(menu).to_be_visible()
+    page.get_by_role("menuitem", name="删除对话").click()
+    dialog = page.get_by_role("alertdialog")
+    expect(dialog).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(link).to_be_focused()
     # The header's role picker: Esc returns to it, not to <body>.
     picker = page.locator("#role-picker")
     picker.click()
