@@ -72,6 +72,14 @@ def test_esc_on_a_row_menu_gives_the_focus_back_to_the_row(browser, app, fake_ll
     page.keyboard.press("Escape")  # one press: no tooltip takes it first
     expect(listbox).to_be_hidden()
     expect(picker).to_be_focused()
+    # The roles page's ⋯ menu.
+    page.goto(app.url + "/roles")
+    roles_menu = page.locator("#roles-menu")
+    roles_menu.click()
+    expect(menu).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(menu).to_be_hidden()
+    expect(roles_menu).to_be_focused()
     page.context.close()
 
 
