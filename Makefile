@@ -37,8 +37,9 @@ setup: $(VENV)/.installed $(TOOLS)/node_modules/.bin/bun $(TOOLS)/node_modules/a
 sysdeps:
 	@bash scripts/sysdeps.sh
 
+# The per-request JSON lines stay out of the terminal unless asked for: LOG_LEVEL=info make run.
 run: setup
-	$(PY) -m chatapp.server.serve --port $(PORT)
+	LOG_LEVEL=$${LOG_LEVEL:-warning} $(PY) -m chatapp.server.serve --port $(PORT)
 
 dev: setup
 	$(PY) -m chatapp.server.migrate upgrade

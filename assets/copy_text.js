@@ -17,3 +17,29 @@ export function copyText(text) {
 }
 if (typeof window !== "undefined") window.chatCopy = copyText;
 
+
+// A message's copy button says it worked: its tip reads 「已复制」 (its `data-done-tip`) for a
+// moment, and a polite live region tells screen readers the same.
+const COPIED_MS = 1500;
+function announce(text) {
+  let region = document.getElementById("copy-status");
+  if (!region) {
+    region = document.createElement("div");
+    region.id = "copy-status";
+    region.className = "visually-hidden";
+    region.setAttribute("role", "status");
+    document.body.appendChild(region);
+  }
+  region.textContent = "";
+  setTimeout(() => (region.textContent = text), 30);
+}
+if (typeof document !== "undefined") {
+  document.addEventListener("click", (event) => {
+    const button = event.target instanceof Element && event.target.closest("button[data-done-tip]");
+    if (!button) return;
+    button.setAttribute("data-copied", "");
+    announce(button.getAttribute("data-done-tip"));
+    clearTimeout(button._copiedTimer);
+    button._copiedTimer = setTimeout(() => button.removeAttribute("data-copied"), COPIED_MS);
+  });
+}

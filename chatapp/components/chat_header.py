@@ -12,10 +12,40 @@ from chatapp.core import parameters
 from chatapp.state.chat import ChatState
 
 
-def _field(label_key: str, control: rx.Component) -> rx.Component:
-    # A <label>: the control inside is named by the text.
-    return rx.el.label(
-        rx.text(t(label_key), size="1", color_scheme="gray"), control, style={"display": "block"}
+def _status(name: str) -> rx.Component:
+    # The field's answer to the last save: why it was refused, or 「已保存」.
+    return rx.cond(
+        ChatState.param_errors.contains(name),
+        rx.text(ChatState.param_errors[name], class_name="field-error", id=f"{name}-status"),
+        rx.cond(
+            ChatState.param_saved.contains(name),
+            rx.text("✓ ", t("chat.param.saved"), class_name="field-saved", id=f"{name}-status"),
+        ),
+    )
+
+
+def _field(label_key: str, control: rx.Component, name: str = "") -> rx.Component:
+    # A <label>: the control inside is named by the text; the status below says what became of it.
+    if name:
+        control.custom_attrs["aria-invalid"] = ChatState.param_errors.contains(name).to_string()
+    return rx.box(
+        rx.el.label(
+            rx.text(t(label_key), size="1", color_scheme="gray"),
+            control,
+            style={"display": "block"},
+        ),
+        _status(name or "model"),
+        width="100%",
+    )
+
+
+def _summary() -> rx.Component:
+    return rx.match(
+        ChatState.param_summary,
+        ("all_saved", rx.text(t("chat.param.all_saved"), class_name="field-saved")),
+        ("some_refused", rx.text(t("chat.param.some_refused"), class_name="field-error")),
+        ("unchanged", rx.text(t("chat.param.unchanged"), class_name="hint")),
+        rx.fragment(),
     )
 
 
@@ -68,6 +98,7 @@ def settings_panel() -> rx.Component:
                             default_value=ChatState.current_temperature.to_string(),
                             key=ChatState.current_id + "t",
                         ),
+                        "temperature",
                     ),
                     _field(
                         "chat.top_p",
@@ -80,6 +111,7 @@ def settings_panel() -> rx.Component:
                             default_value=ChatState.current_top_p.to_string(),
                             key=ChatState.current_id + "p",
                         ),
+                        "top_p",
                     ),
                     _field(
                         "chat.max_tokens",
@@ -91,6 +123,7 @@ def settings_panel() -> rx.Component:
                             key=ChatState.current_id + "m",
                             aria_describedby="max-tokens-hint",
                         ),
+                        "max_tokens",
                     ),
                     rx.text(t("chat.max_tokens.hint"), class_name="hint", id="max-tokens-hint"),
                     _field(
@@ -102,6 +135,7 @@ def settings_panel() -> rx.Component:
                             default_value=ChatState.current_context_window.to_string(),
                             key=ChatState.current_id + "w",
                         ),
+                        "context_window",
                     ),
                     _field(
                         "chat.token_budget",
@@ -112,25 +146,27 @@ def settings_panel() -> rx.Component:
                             default_value=ChatState.current_token_budget.to_string(),
                             key=ChatState.current_id + "b",
                         ),
+                        "token_budget",
                     ),
-                    rx.popover.close(
-                        rx.button(
-                            t("common.save"),
-                            type="submit",
-                            size="2",
-                            color_scheme="green",
-                            width="100%",
-                            id="chat-settings-save",
-                        )
+                    # The panel stays open after a save: each field says what became of it.
+                    rx.button(
+                        t("common.save"),
+                        type="submit",
+                        size="2",
+                        color_scheme="green",
+                        width="100%",
+                        id="chat-settings-save",
                     ),
+                    rx.box(_summary(), id="chat-settings-summary", role="status", width="100%"),
                     spacing="2",
                 ),
                 on_submit=ChatState.update_settings,
                 no_validate=True,
             ),
-            width="260px",
+            width="280px",
             aria_label=t("chat.settings"),
         ),
+        on_open_change=ChatState.clear_parameter_status,
     )
 
 

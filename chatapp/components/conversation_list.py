@@ -1,4 +1,4 @@
-# pyright: reportAttributeAccessIssue=false, reportReturnType=false
+# pyright: reportAttributeAccessIssue=false, reportReturnType=false, reportIndexIssue=false
 # (Reflex resolves fields of Vars like `msg.content` at runtime; pyright cannot see them.)
 """The conversation list: search, new chat, and one row per conversation (pin / rename / delete)."""
 
@@ -8,6 +8,7 @@ import reflex as rx
 
 from chatapp.chat.items import ConversationItem
 from chatapp.components.markdown import ROW_MEMO
+from chatapp.components.role_avatar import AvatarImage
 from chatapp.components.text import t
 from chatapp.state.chat import ChatState
 
@@ -44,6 +45,9 @@ def _menu(conv: rx.Var[ConversationItem]) -> rx.Component:
                 color_scheme="gray",
                 class_name="menu",
                 aria_label=t("a11y.conversation_menu"),
+                # One Tab stop per row (its link); the link opens this menu with → or Shift+F10
+                # (assets/list_keys.js).
+                tab_index=-1,
             ),
         ),
         rx.dropdown_menu.content(
@@ -63,6 +67,24 @@ def _menu(conv: rx.Var[ConversationItem]) -> rx.Component:
     )
 
 
+def _marked(parts: rx.Var[list[str]], class_name: str) -> rx.Component:
+    # [before, match, after] with the match highlighted.
+    return rx.text(parts[0], rx.el.mark(parts[1]), parts[2], class_name=class_name)
+
+
+def _face(face: rx.Var[list[str]]) -> rx.Component:
+    # The role's avatar ([avatar, "1" if an image]); a chat bubble for a conversation without one.
+    return rx.box(
+        rx.cond(
+            face.length() > 0,
+            rx.cond(face[1] == "1", AvatarImage.create(src=face[0]), face[0]),
+            rx.icon("message-circle", size=16),
+        ),
+        class_name="conv-avatar",
+        aria_hidden="true",
+    )
+
+
 @rx.memo(wrapper=ROW_MEMO)
 def conversation_row(
     conv: rx.Var[ConversationItem],
@@ -70,10 +92,13 @@ def conversation_row(
     renaming: rx.Var[bool],
     preview: rx.Var[str],
     time: rx.Var[str],
+    face: rx.Var[list[str]],
+    title_hit: rx.Var[list[str]],
+    message_hit: rx.Var[list[str]],
 ) -> rx.Component:
     """One row of the list. A memo of its props only (no ChatState var inside): a send, a
     finished answer or a list refresh re-renders the rows that changed, not all 100 (each has a
-    menu)."""
+    menu). While searching, the matched text of the title and of a message is highlighted."""
     # The menu sits beside the link, not inside it: clicks in the (portalled) menu would otherwise
     # bubble through React to the link and navigate.
     return rx.cond(
@@ -81,16 +106,30 @@ def conversation_row(
         rx.box(_rename_box(conv), class_name="conv-item active"),
         rx.box(
             rx.link(
+                _face(face),
                 rx.box(
-                    rx.cond(conv.pinned, rx.icon("pin", size=12, color="var(--muted)")),
-                    rx.text(conv.title, class_name="title"),
-                    rx.text(time, class_name="time"),
-                    class_name="row1",
+                    rx.box(
+                        rx.cond(conv.pinned, rx.icon("pin", size=12, color="var(--muted)")),
+                        rx.cond(
+                            title_hit.length() > 0,
+                            _marked(title_hit, "title"),
+                            rx.text(conv.title, class_name="title"),
+                        ),
+                        rx.text(time, class_name="time"),
+                        class_name="row1",
+                    ),
+                    rx.cond(
+                        message_hit.length() > 0,
+                        _marked(message_hit, "preview hit"),
+                        rx.text(preview, class_name="preview"),
+                    ),
+                    class_name="conv-text",
                 ),
-                rx.text(preview, class_name="preview"),
                 href="/chat/" + conv.id,
                 class_name="conv-link",
                 underline="none",
+                custom_attrs={"aria-keyshortcuts": "ArrowRight Shift+F10"},
+                aria_current=rx.cond(active, "page", "false"),
             ),
             # The stop is here, not on the button: a trigger child with on_click gets wrapped in a
             # div that carries the menu's ARIA attributes (not allowed on a div).
@@ -113,6 +152,13 @@ def _row(conv: rx.Var[ConversationItem]) -> rx.Component:
             renaming=ChatState.renaming_id == conv.id,
             preview=rx.cond(patched, ChatState.row_patch[conv.id][0], conv.preview),
             time=rx.cond(patched, ChatState.row_patch[conv.id][1], conv.time),
+            face=rx.cond(ChatState.row_faces.contains(conv.id), ChatState.row_faces[conv.id], []),
+            title_hit=rx.cond(
+                ChatState.title_hits.contains(conv.id), ChatState.title_hits[conv.id], []
+            ),
+            message_hit=rx.cond(
+                ChatState.message_hits.contains(conv.id), ChatState.message_hits[conv.id], []
+            ),
         ),
         key=conv.id,
     )

@@ -27,19 +27,26 @@ def shell(
     main.custom_attrs.setdefault("role", "main")
     main.id = main.id or "main-content"
     skip_key = "a11y.skip_to_chat" if active == "chat" else "a11y.skip_to_main"
+    # On the chat page the open conversation (its header first) comes before the list in the
+    # Tab order, so its controls are not behind up to a hundred rows; CSS `order` (chat.css,
+    # `.main-first`) keeps the list on the left.
+    main_first = active == "chat" and middle is not None
+    base = "app-shell main-first" if main_first else "app-shell"
     if middle is None:
-        classes: rx.Var[str] | str = "app-shell has-conv tabs"
+        classes: rx.Var[str] | str = f"{base} has-conv tabs"
     else:
-        classes = rx.cond(has_detail, "app-shell has-conv", "app-shell no-conv tabs")
+        classes = rx.cond(has_detail, f"{base} has-conv", f"{base} no-conv tabs")
+    panes = [main, middle] if main_first else [middle, main] if middle is not None else [main]
     return rx.box(
         rx.el.a(t(skip_key), href=f"#{main.id}", class_name="skip-link", id="skip-link"),
         rx.el.h1(t(f"a11y.{active}_heading"), class_name="visually-hidden", id="page-heading"),
         toolbar(active),
-        *([middle] if middle is not None else []),
-        main,
+        *panes,
         phone_nav(active),
         prefs_sync(),
         lang_marker(),
+        # Esc returns the focus to a menu's opener; a row's link opens its menu (see the file).
+        rx.script(src="/menu_keys.js"),
         class_name=classes,
         # The user's font size (settings page) for bubbles and the composer.
         style={"--chat-font-size": SettingsState.font_px},

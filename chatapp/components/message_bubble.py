@@ -10,12 +10,14 @@ from chatapp.chat.items import MessageItem
 from chatapp.components.answer_ending import answer_ending
 from chatapp.components.markdown import ROW_MEMO, chat_markdown
 from chatapp.components.reasoning_block import reasoning_block, retry_countdown
+from chatapp.components.role_avatar import AvatarImage
 from chatapp.components.text import t
 from chatapp.state.auth import AuthState
 from chatapp.state.chat import ChatState
+from chatapp.state.chat_role import ChatRoleState
 
 
-def _action(icon: str, label_key: str, on_click, test_id: str) -> rx.Component:
+def _action(icon: str, label_key: str, on_click, test_id: str, **attrs) -> rx.Component:
     # A CSS tooltip (`data-tip`, chat.css), not Radix's: a message has up to three actions, and
     # mounting three Radix tooltips per new bubble is a good part of what a send costs to render.
     return rx.el.button(
@@ -26,6 +28,40 @@ def _action(icon: str, label_key: str, on_click, test_id: str) -> rx.Component:
         data_testid=test_id,
         type="button",
         class_name="act-" + test_id,
+        **attrs,
+    )
+
+
+def _copy(on_click) -> rx.Component:
+    # assets/copy_text.js turns the tip into 「已复制」 for a moment and tells screen readers.
+    return _action("copy", "common.copy", on_click, "copy", data_done_tip=t("common.copied"))
+
+
+def _user_avatar() -> rx.Component:
+    # The user's own picture when we have one, else their letter on their colour (as the toolbar).
+    return rx.box(
+        rx.cond(
+            AuthState.avatar != "", AvatarImage.create(src=AuthState.avatar), AuthState.avatar_text
+        ),
+        class_name="msg-avatar",
+        style={"&&&&": {"background": AuthState.avatar_colour}},
+        title=AuthState.nickname,
+        aria_hidden="true",
+        data_testid="avatar-user",
+    )
+
+
+def _assistant_avatar() -> rx.Component:
+    # The conversation's role's avatar (🤖 without a role).
+    return rx.box(
+        rx.cond(
+            ChatRoleState.avatar_is_image,
+            AvatarImage.create(src=ChatRoleState.avatar),
+            ChatRoleState.avatar,
+        ),
+        class_name="msg-avatar",
+        aria_hidden="true",
+        data_testid="avatar-assistant",
     )
 
 
@@ -113,9 +149,7 @@ def _edit_box(msg: rx.Var[MessageItem]) -> rx.Component:
 
 def _user(msg: rx.Var[MessageItem], editing: rx.Var[bool]) -> rx.Component:
     return rx.box(
-        rx.box(
-            rx.cond(AuthState.nickname != "", AuthState.nickname[0], "我"), class_name="msg-avatar"
-        ),
+        _user_avatar(),
         rx.box(
             rx.box(rx.text(msg.time), class_name="msg-meta"),
             rx.cond(
@@ -124,7 +158,7 @@ def _user(msg: rx.Var[MessageItem], editing: rx.Var[bool]) -> rx.Component:
                 rx.box(msg.content, class_name="bubble user", data_testid="user-bubble"),
             ),
             rx.box(
-                _action("copy", "common.copy", rx.set_clipboard(msg.content), "copy"),
+                _copy(rx.set_clipboard(msg.content)),
                 # Hidden while an answer streams by the list's `streaming` class (chat.css).
                 _action("pencil", "common.edit", ChatState.start_edit(msg.id), "edit"),
                 _action(
@@ -142,7 +176,7 @@ def _user(msg: rx.Var[MessageItem], editing: rx.Var[bool]) -> rx.Component:
 def _assistant(msg: rx.Var[MessageItem]) -> rx.Component:
     live = msg.status == "streaming"
     return rx.box(
-        rx.box("🤖", class_name="msg-avatar"),
+        _assistant_avatar(),
         rx.box(
             rx.box(rx.text(msg.time), rx.text(msg.model), class_name="msg-meta"),
             reasoning_block(msg),
@@ -174,13 +208,8 @@ def _assistant(msg: rx.Var[MessageItem]) -> rx.Component:
                     rx.cond(
                         # A streamed answer's text is in the tab's stream store, not `content`.
                         msg.streamed,
-                        _action(
-                            "copy",
-                            "common.copy",
-                            rx.call_script("window.chatStream.copy(" + msg.id.to_string() + ")"),
-                            "copy",
-                        ),
-                        _action("copy", "common.copy", rx.set_clipboard(msg.content), "copy"),
+                        _copy(rx.call_script("window.chatStream.copy(" + msg.id.to_string() + ")")),
+                        _copy(rx.set_clipboard(msg.content)),
                     ),
                     _action(
                         "refresh-cw", "chat.regenerate", ChatState.regenerate(msg.id), "regenerate"

@@ -18,23 +18,23 @@ def _option(opt: rx.Var[RoleChoice]) -> rx.Component:
 
 def role_picker() -> rx.Component:
     """A compact select bound to the open conversation's role."""
-    return rx.tooltip(
-        rx.box(
-            rx.select.root(
-                rx.select.trigger(
-                    placeholder=t("roles.none"),
-                    variant="soft",
-                    color="var(--gray-11)",
-                    id="role-picker",
-                    aria_label=t("a11y.role_picker"),
-                ),
-                rx.select.content(rx.foreach(ChatRoleState.options, _option), position="popper"),
-                value=ChatState.current_role_id.to_string(),
-                on_change=ChatRoleState.switch,
-                size="1",
-                disabled=ThreadState.is_streaming,
+    # The hint is the box's native title, not a Radix tooltip: an open tooltip took the first Esc,
+    # so closing the open list took two.
+    return rx.box(
+        rx.select.root(
+            rx.select.trigger(
+                placeholder=t("roles.none"),
+                variant="soft",
+                color="var(--gray-11)",
+                id="role-picker",
+                aria_label=t("a11y.role_picker"),
             ),
-            class_name="role-picker",
+            rx.select.content(rx.foreach(ChatRoleState.options, _option), position="popper"),
+            value=ChatState.current_role_id.to_string(),
+            on_change=ChatRoleState.switch,
+            size="1",
+            disabled=ThreadState.is_streaming,
         ),
-        content=t("roles.switch"),
+        class_name="role-picker",
+        title=t("roles.switch"),
     )

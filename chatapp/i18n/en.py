@@ -266,4 +266,15 @@ MESSAGES: dict[str, str] = {
     "answer.ending.rate_ready": "Rate limited by the model service: you can retry now.",
     "settings.reasoning_open": "Keep the thinking open once the answer starts",
     "settings.reasoning_open.hint": "By default the model's thinking folds away when its answer starts.",
+    # Role openings, message undo, the ⚙ form's answers field by field, copy feedback.
+    "chat.opening.title": "Role opening",
+    "chat.opening.hint": "These preset messages come from the role and are sent to the model with yours every time.",
+    "chat.opening.user": "Preset question",
+    "chat.opening.assistant": "Preset answer",
+    "chat.message.deleted": "Message deleted",
+    "chat.message.undo": "Undo",
+    "chat.param.saved": "Saved",
+    "chat.param.unchanged": "Unchanged",
+    "chat.param.some_refused": "Some values were not saved; the reason is next to each field.",
+    "chat.param.all_saved": "Saved; applies from the next message.",
 }

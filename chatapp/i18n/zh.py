@@ -265,4 +265,15 @@ MESSAGES: dict[str, str] = {
     "answer.ending.rate_ready": "模型服务限流了：现在可以重试了。",
     "settings.reasoning_open": "回答开始后保持思考过程展开",
     "settings.reasoning_open.hint": "默认在回答开始时收起模型的思考过程。",
+    # Role openings, message undo, the ⚙ form's answers field by field, copy feedback.
+    "chat.opening.title": "角色开场白",
+    "chat.opening.hint": "这些预设消息来自角色，每次都会和你的消息一起发给模型。",
+    "chat.opening.user": "预设提问",
+    "chat.opening.assistant": "预设回答",
+    "chat.message.deleted": "已删除一条消息",
+    "chat.message.undo": "撤销",
+    "chat.param.saved": "已保存",
+    "chat.param.unchanged": "未改动",
+    "chat.param.some_refused": "有的值没有保存，原因写在对应的字段旁。",
+    "chat.param.all_saved": "已保存，下一条消息开始生效。",
 }

@@ -11,9 +11,12 @@ from chatapp.components.composer import composer
 from chatapp.components.conversation_list import conversation_list
 from chatapp.components.layout import shell
 from chatapp.components.message_bubble import message_row
+from chatapp.components.role_opening import role_opening
 from chatapp.components.scroll_button import scroll_button
 from chatapp.components.text import t
+from chatapp.components.undo_bar import undo_bar
 from chatapp.state.chat import ChatState
+from chatapp.state.chat_role import ChatRoleState
 from chatapp.state.settings import SettingsState
 from chatapp.state.thread import ThreadState
 
@@ -38,6 +41,8 @@ def _messages() -> rx.Component:
                     class_name="load-earlier",
                     id="load-earlier",
                 ),
+                # The role's opening comes before the first message (once that is shown).
+                role_opening(),
             ),
             # One list, joined in the browser: each var is still sent on its own.
             rx.foreach(ThreadState.messages + ThreadState.recent + ThreadState.pending, _row),
@@ -74,6 +79,7 @@ def _dialog() -> rx.Component:
                         ThreadState.messages.length()
                         + ThreadState.recent.length()
                         + ThreadState.pending.length()
+                        + ChatRoleState.opening.length()
                     )
                     > 0,
                     _messages(),
@@ -83,6 +89,7 @@ def _dialog() -> rx.Component:
                     ChatState.notice != "",
                     rx.box(ChatState.notice, class_name="notice", id="notice"),
                 ),
+                undo_bar(),
                 composer(SettingsState.send_key),
             ),
         ),

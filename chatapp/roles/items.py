@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from chatapp.i18n import translate
-from chatapp.models import Role
+from chatapp.models import Conversation, Role
 from chatapp.roles.store import all_tags, get_role, list_roles, role_input, role_tags
 
 # The tag filter shows the most used tags only: beyond this many it stops being a shortcut.
@@ -41,6 +41,11 @@ class RoleItem:
     token_budget: str = ""
 
 
+def is_image(avatar: str | None) -> bool:
+    """Whether a role's avatar is a picture's address (otherwise it is an emoji or text)."""
+    return (avatar or "").startswith(("http://", "https://", "/"))
+
+
 def _s(value: object) -> str:
     return "" if value is None else str(value)
 
@@ -52,7 +57,7 @@ def role_item(row: Role) -> RoleItem:
         id=row.id or 0,
         name=row.name,
         avatar=row.avatar or "🤖",
-        avatar_is_image=(row.avatar or "").startswith(("http://", "https://", "/")),
+        avatar_is_image=is_image(row.avatar),
         description=row.description,
         system_prompt=row.system_prompt,
         opening=[{"role": o.role, "content": o.content} for o in data.opening],
@@ -123,3 +128,32 @@ def role_choices(
         RoleChoice("0", translate("roles.none", lang)),
         *(RoleChoice(str(r.id), f"{r.avatar} {r.name}") for r in rows),
     ]
+
+
+def role_face(session: Session, *, user_id: int, role_id: int) -> RoleItem | None:
+    """The role an open conversation is bound to, for its avatar and its opening messages; None
+    when there is none or the user may not see it."""
+    if not role_id:
+        return None
+    row = get_role(session, user_id=user_id, role_id=role_id)
+    return role_item(row) if row is not None else None
+
+
+def conversation_faces(
+    session: Session, *, user_id: int, conversation_ids: list[str]
+) -> dict[str, list[str]]:
+    """The avatar of each of the user's conversations bound to a role they may see, as
+    [avatar, "1" when it is an image else ""]; conversations without a role are left out (the
+    list shows its default avatar for them)."""
+    if not conversation_ids:
+        return {}
+    rows = session.exec(
+        select(Conversation.id, Role.avatar)
+        .join(Role, col(Role.id) == col(Conversation.role_id))
+        .where(
+            Conversation.user_id == user_id,
+            col(Conversation.id).in_(conversation_ids),
+            (col(Role.user_id) == user_id) | col(Role.user_id).is_(None),
+        )
+    ).all()
+    return {cid: [avatar or "🤖", "1" if is_image(avatar) else ""] for cid, avatar in rows}

@@ -142,6 +142,22 @@ def serve_backend(host: str, port: int, workers: int) -> None:
     )
 
 
+def ready_lines(*, port: int, workers: int, demo: bool, dev: bool) -> list[str]:
+    """What the start script prints once it is about to serve: the URL, and for a newcomer how
+    to get in (the demo model without a key; in dev mode the login page's simulator) and how to
+    see the request log, which `make run` keeps out of the terminal."""
+    lines = []
+    if demo:
+        lines.append("chatapp: no OPENAI_API_KEY — using the offline demo model (演示模型 / demo)")
+    lines.append(f"chatapp: serving on http://localhost:{port} with {workers} worker(s)")
+    if dev:
+        lines.append(
+            "chatapp: dev mode — on the login page 「模拟微信登录」 (Simulate WeChat login) logs you"
+            " in; LOG_LEVEL=info shows the per-request log"
+        )
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     """Checks settings, migrates, builds (unless told not to) and serves."""
     parser = argparse.ArgumentParser(description="serve chatapp")
@@ -191,9 +207,10 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    if not providers:
-        print("chatapp: no OPENAI_API_KEY — using the offline demo model (演示模型 / demo)")
-    print(f"chatapp: serving on http://localhost:{args.port} with {workers} worker(s)", flush=True)
+    for line in ready_lines(
+        port=args.port, workers=workers, demo=not providers, dev=settings.is_dev
+    ):
+        print(line, flush=True)
     serve_backend(args.host, args.port, workers)
     return 0
 

@@ -12,7 +12,10 @@ in a worker thread. Every handler that touches a conversation re-checks the logg
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import logging
+from typing import Any
 from urllib.parse import urlsplit
 
 import reflex as rx
@@ -23,6 +26,7 @@ from chatapp.chat.providers import get_router
 from chatapp.core import parameters
 from chatapp.core.config import get_settings
 from chatapp.errors import NotFound
+from chatapp.roles.items import role_face
 from chatapp.state.auth import AuthState
 from chatapp.state.conversation_list import ConversationList
 from chatapp.state.sending import Sending
@@ -32,6 +36,9 @@ from chatapp.state.worker import in_session
 __all__ = ["ChatState"]
 
 log = logging.getLogger(__name__)
+
+# How long 「已删除消息 · 撤销」 stays after a message is deleted.
+UNDO_SECONDS = 8
 
 
 class ChatState(Sending, AnswerFollower, ConversationList, rx.State):
@@ -51,6 +58,15 @@ class ChatState(Sending, AnswerFollower, ConversationList, rx.State):
     demo: bool = False
     editing_id: int = -1
     notice: str = ""
+    # The ⚙ form's answer, field by field: why a value was refused, which were saved, and the
+    # summary ("all_saved", "some_refused", "unchanged" or "").
+    param_errors: dict[str, str] = {}
+    param_saved: list[str] = []
+    param_summary: str = ""
+    # The undo bar of the last deleted message; what it restores is backend-only.
+    undo_open: bool = False
+    _undo: dict = {}
+    _undo_serial: int = 0
 
     async def _load_conversation(self, user_id: int, conversation_id: str) -> None:
         view = await in_session(
@@ -82,6 +98,16 @@ class ChatState(Sending, AnswerFollower, ConversationList, rx.State):
             current_role_id=view.role_id,
         )
         (await self._thread())._show(view)
+        await self._show_role_face(user_id, view.role_id)
+
+    async def _show_role_face(self, user_id: int, role_id: int) -> None:
+        # Imported here: chat_role.py builds on ChatState.
+        from chatapp.state.chat_role import ChatRoleState
+
+        faces = await self.get_state(ChatRoleState)
+        if faces.face_role_id != role_id:
+            face = await in_session(role_face, user_id=user_id, role_id=role_id)
+            faces._show_face(role_id, face)
 
     async def _clear_current(self) -> None:
         self.current_id = ""
@@ -106,6 +132,7 @@ class ChatState(Sending, AnswerFollower, ConversationList, rx.State):
             notice="",
             editing_id=-1,
             renaming_id="",
+            undo_open=False,
         )
         await self._refresh_list(user_id)
         path = urlsplit(str(self.router.url)).path.rstrip("/")
@@ -134,30 +161,61 @@ class ChatState(Sending, AnswerFollower, ConversationList, rx.State):
         await self._refresh_list(user_id)
         return rx.redirect(f"/chat/{cid}")
 
+    def _shown_parameters(self) -> dict[str, float | int | None]:
+        return {
+            "temperature": self.current_temperature,
+            "top_p": self.current_top_p,
+            "max_tokens": self.current_max_tokens or None,
+            "context_window": self.current_context_window,
+            "token_budget": self.current_token_budget,
+        }
+
     @rx.event
     async def update_settings(self, form: dict):
         """Saves the open conversation's model and parameters (apply to the next message).
 
-        Only the fields the form sends change. A value outside its range (the operator's ceilings
-        included, see chatapp.core.parameters) refuses the whole form and says which field and what
-        is allowed.
+        Field by field: each value in its range (the operator's ceilings included, see
+        chatapp.core.parameters) that differs from the one shown is saved and marked 「已保存」;
+        one outside its range is not saved and says why beside its field; the others stay.
         """
         user_id = await self._user_id()
         if user_id is None or not self.current_id or not isinstance(form, dict):
             return
-        try:
-            fields = parameters.parse_form(form, get_settings().ceilings)
-        except parameters.ParameterError as exc:
-            self.notice = parameters.describe(exc, await self._lang())
-            return
+        lang = await self._lang()
+        ceilings = get_settings().ceilings
+        shown = self._shown_parameters()
+        fields: dict[str, Any] = {}
+        errors: dict[str, str] = {}
+        for name in parameters.NAMES:
+            if name not in form:
+                continue
+            try:
+                value = parameters.parse(name, form[name], ceilings)
+            except parameters.ParameterError as exc:
+                errors[name] = parameters.describe(exc, lang)
+                continue
+            if value != shown[name]:
+                fields[name] = value
         if "model" in form:
             own_key = await in_session(preferences.has_own_key, user_id=user_id)
-            fields["model"] = get_router().resolve(str(form["model"]), own_key=own_key)
+            model = get_router().resolve(str(form["model"]), own_key=own_key)
+            if model != self.current_model:
+                fields["model"] = model
         self.notice = ""
+        self.param_errors = errors
+        self.param_saved = list(fields)
+        self.param_summary = "some_refused" if errors else ("all_saved" if fields else "unchanged")
+        if not fields:
+            return
         await in_session(
             store.update_conversation, user_id=user_id, conversation_id=self.current_id, **fields
         )
         await self._load_conversation(user_id, self.current_id)
+
+    @rx.event
+    def clear_parameter_status(self, _open: bool = True):
+        """Forgets the ⚙ form's last answers (it opened or closed)."""
+        self._assign(param_errors={}, param_saved=[], param_summary="")
 
     @rx.event
     async def set_model(self, model: str):
@@ -194,16 +252,50 @@ class ChatState(Sending, AnswerFollower, ConversationList, rx.State):
 
     @rx.event
     async def delete_message(self, message_id: int):
-        """Deletes one message."""
+        """Deletes one message; the list row shows what is now the last message, and an undo bar
+        offers to put it back for UNDO_SECONDS."""
         user_id = await self._user_id()
         thread = await self._thread()
         if user_id is None or int(message_id) == thread.streaming_id:
-            return
-        n = await in_session(store.delete_messages, user_id=user_id, message_ids=[int(message_id)])
-        if n == 0:
+            return None
+        deleted = await in_session(
+            organize.delete_message, user_id=user_id, message_id=int(message_id)
+        )
+        if deleted is None:
             log.warning("user %s tried to delete message %s: not theirs", user_id, message_id)
-            return
+            return None
         thread._drop(int(message_id))
+        self._show_preview(deleted.conversation_id, deleted.preview)
+        self._undo = dataclasses.asdict(deleted)
+        self._undo_serial += 1
+        self.undo_open = True
+        return ChatState.close_undo_later(self._undo_serial)
+
+    @rx.event(background=True)
+    async def close_undo_later(self, serial: int):
+        """Hides the undo bar after UNDO_SECONDS, unless a newer delete replaced it."""
+        await asyncio.sleep(UNDO_SECONDS)
+        async with self:
+            if self._undo_serial == serial:
+                self.undo_open = False
+                self._undo = {}
+
+    @rx.event
+    async def undo_delete(self):
+        """Puts the last deleted message back in its place."""
+        saved, self._undo = self._undo, {}
+        self.undo_open = False
+        user_id = await self._user_id()
+        if user_id is None or not saved:
+            return
+        deleted = organize.DeletedMessage(**saved)
+        preview = await in_session(organize.restore_message, user_id=user_id, deleted=deleted)
+        if preview is None:
+            log.warning("user %s: undo of a message delete refused", user_id)
+            return
+        self._show_preview(deleted.conversation_id, preview)
+        if deleted.conversation_id == self.current_id:
+            await self._load_conversation(user_id, self.current_id)
 
     @rx.event
     async def clear_context(self):

@@ -15,7 +15,7 @@ import reflex as rx
 from chatapp.chat.providers import get_router
 from chatapp.errors import NotFound
 from chatapp.roles import binding
-from chatapp.roles.items import RoleChoice, role_choices
+from chatapp.roles.items import RoleChoice, RoleItem, role_choices
 from chatapp.state.auth import AuthState
 from chatapp.state.chat import ChatState
 from chatapp.state.thread import ThreadState
@@ -26,9 +26,24 @@ log = logging.getLogger(__name__)
 
 
 class ChatRoleState(rx.State):
-    """The role picker in the chat header."""
+    """The role picker in the chat header, and the open conversation's role as the chat shows it:
+    its avatar on the answers and its opening messages above the first message. A state of its
+    own (set by ChatState when a conversation opens): it changes only when the role does, so the
+    message rows that read it are not re-rendered by a send."""
 
     options: list[RoleChoice] = []
+    face_role_id: int = 0
+    name: str = ""
+    avatar: str = "🤖"
+    avatar_is_image: bool = False
+    opening: list[dict[str, str]] = []
+
+    def _show_face(self, role_id: int, face: RoleItem | None) -> None:
+        self.face_role_id = role_id
+        self.name = face.name if face else ""
+        self.avatar = face.avatar if face else "🤖"
+        self.avatar_is_image = face.avatar_is_image if face else False
+        self.opening = [o for o in face.opening if o["content"].strip()] if face else []
 
     @rx.event
     async def load_options(self):

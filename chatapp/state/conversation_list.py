@@ -37,6 +37,11 @@ class ConversationList(ChatBase, mixin=True):
     row_patch: dict[str, list[str]] = {}
     renaming_id: str = ""
     confirm_delete_id: str = ""
+    # A row's role avatar (id -> [avatar, "1" if an image]); rows without a role are absent.
+    row_faces: dict[str, list[str]] = {}
+    # While searching: what matched, as [before, match, after], in a row's title and messages.
+    title_hits: dict[str, list[str]] = {}
+    message_hits: dict[str, list[str]] = {}
 
     _list_limit: int = LIST_PAGE
 
@@ -47,14 +52,17 @@ class ConversationList(ChatBase, mixin=True):
         async def _clear_current(self) -> None: ...
 
     async def _refresh_list(self, user_id: int) -> None:
-        page = await in_session(
-            screens.list_page,
+        view = await in_session(
+            organize.list_view,
             user_id=user_id,
             query=self.search_query,
             limit=self._list_limit,
             lang=await self._lang(),
         )
-        self._show_list(page)
+        self._assign(
+            row_faces=view.faces, title_hits=view.title_hits, message_hits=view.message_hits
+        )
+        self._show_list(view.page)
 
     def _show_list(self, page: screens.ListPage) -> None:
         self._assign(conversations=page.items, has_more_conversations=page.has_more, row_patch={})
@@ -63,6 +71,12 @@ class ConversationList(ChatBase, mixin=True):
         """Shows a row's new preview and time (an answer ended), without re-sending the list."""
         if any(c.id == conversation_id for c in self.conversations):
             self.row_patch = {**self.row_patch, conversation_id: row}
+
+    def _show_preview(self, conversation_id: str, preview: str) -> None:
+        """A row's preview after one of its messages was deleted or put back (its time stays)."""
+        times = [c.time for c in self.conversations if c.id == conversation_id]
+        time = self.row_patch.get(conversation_id, ["", ""])[1] or (times[0] if times else "")
+        self._patch_row(conversation_id, [preview, time])
 
     @rx.event
     async def search(self, query: str):

@@ -111,3 +111,75 @@ def test_delete_removes_only_the_owners_conversation(session, users):
     session.commit()
     session.expire_all()
     assert session.get(Conversation, conv.id) is None
+
+
+def _said(session: Session, user_id: int, conv: Conversation, *texts: str) -> list[int]:
+    ids = []
+    for i, text in enumerate(texts):
+        kind = "user" if i % 2 == 0 else "assistant"
+        msg = store.add_message(
+            session, user_id=user_id, conversation_id=conv.id, kind=kind, content=text
+        )
+        assert msg is not None and msg.id is not None
+        ids.append(msg.id)
+    session.commit()
+    return ids
+
+
+def test_deleting_the_last_message_gives_the_row_the_previous_preview(session, users):
+    alice, _ = users
+    conv = _conversation(session, alice)
+    ids = _said(session, alice, conv, "问题一", "回答一", "问题二")
+    deleted = organize.delete_message(session, user_id=alice, message_id=ids[2])
+    session.commit()
+    assert deleted is not None and deleted.preview == "回答一"
+    assert _reread(session, conv).preview == "回答一"
+    assert organize.restore_message(session, user_id=alice, deleted=deleted) == "问题二"
+    session.commit()
+    shown = store.list_messages(session, user_id=alice, conversation_id=conv.id)
+    assert [m.id for m in shown] == ids and shown[2].content == "问题二"
+    # Undone once: a second undo restores nothing.
+    assert organize.restore_message(session, user_id=alice, deleted=deleted) is None
+
+
+def test_another_users_message_is_neither_deleted_nor_restored(session, users):
+    alice, bob = users
+    conv = _conversation(session, alice)
+    ids = _said(session, alice, conv, "只属于 alice")
+    assert organize.delete_message(session, user_id=bob, message_id=ids[0]) is None
+    deleted = organize.delete_message(session, user_id=alice, message_id=ids[0])
+    session.commit()
+    assert deleted is not None and deleted.preview == ""
+    assert organize.restore_message(session, user_id=bob, deleted=deleted) is None
+    session.commit()
+    assert store.list_messages(session, user_id=alice, conversation_id=conv.id) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "query", "parts"),
+    [
+        ("Hello World", "world", ["Hello ", "World", ""]),
+        ("abc", "x", []),
+        ("去杭州西湖看看", "西湖", ["去杭州", "西湖", "看看"]),
+        ("a" * 30 + "KEY" + "b" * 60, "key", ["…" + "a" * 12, "KEY", "b" * 40 + "…"]),
+        ("two\nlines  here", "lines", ["two ", "lines", " here"]),
+    ],
+)
+def test_snippet_cuts_around_the_first_match(text, query, parts):
+    assert organize.snippet(text, query) == parts
+
+
+def test_search_snippets_show_the_newest_match_of_own_messages(session, users):
+    alice, bob = users
+    mine = _conversation(session, alice)
+    _said(session, alice, mine, "老的 50% 折扣", "新的 50% 折扣！")
+    theirs = _conversation(session, bob)
+    _said(session, bob, theirs, "bob 的 50% 折扣")
+    found = organize.search_snippets(
+        session, user_id=alice, conversation_ids=[mine.id, theirs.id], query="50%"
+    )
+    assert found == {mine.id: ["新的 ", "50%", " 折扣！"]}
+    assert (
+        organize.search_snippets(session, user_id=alice, conversation_ids=[mine.id], query="_")
+        == {}
+    )

@@ -160,6 +160,8 @@ def _cases(v: Victim) -> dict[str, list[tuple[str, dict[str, Any], str]]]:
             ("delete_message", {"message_id": v.question_id}, chat),
             ("delete_message", {"message_id": v.live_id}, chat),
         ],
+        # Her deleted message is not in the attacker's state: an undo there restores nothing.
+        "undo_delete": [("undo_delete", {}, chat)],
         "save_edit": [
             ("start_edit", {"message_id": v.question_id}, chat),
             (

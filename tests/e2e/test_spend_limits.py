@@ -125,7 +125,9 @@ def test_the_settings_form_refuses_values_over_the_ceilings_and_stored_ones_are_
     page.locator("#chat-settings").click()
     page.locator('input[name="context_window"]').fill("200")
     page.locator("#chat-settings-save").click()
-    expect(page.locator("#notice")).to_have_text("上下文消息数必须是 1–50 之间的整数，未保存。")
+    expect(page.locator("#context_window-status")).to_have_text(
+        "上下文消息数必须是 1–50 之间的整数，未保存。"
+    )
     with _db(app) as db:
         assert db.execute(
             "SELECT context_window FROM conversation WHERE id = ?", (cid,)

@@ -73,3 +73,34 @@ def test_role_item_shows_unset_defaults_as_empty_and_marks_builtins(session, use
         session.exec(select(Role).where(Role.builtin_key == "java-interviewer")).one()
     )
     assert builtin.builtin and not builtin.avatar_is_image
+
+
+def test_role_face_has_the_avatar_and_opening_only_for_a_role_the_user_sees(session, users, mine):
+    alice, bob = users
+    own = store.create_role(session, user_id=alice, data=mine)
+    assert own.id is not None
+    face = items.role_face(session, user_id=alice, role_id=own.id)
+    assert face is not None and face.avatar == "🤖"
+    assert face.opening == [
+        {"role": "user", "content": "你好"},
+        {"role": "assistant", "content": "你好！"},
+    ]
+    assert items.role_face(session, user_id=bob, role_id=own.id) is None
+    assert items.role_face(session, user_id=alice, role_id=0) is None
+
+
+def test_conversation_faces_show_the_bound_roles_avatar(session, users, mine):
+    from chatapp.chat import store as chat_store
+
+    alice, bob = users
+    own = store.create_role(session, user_id=alice, data=mine)
+    own.avatar = "https://img.example/a.png"
+    session.add(own)
+    with_role = chat_store.create_conversation(session, user_id=alice, model="m", role_id=own.id)
+    plain = chat_store.create_conversation(session, user_id=alice, model="m")
+    session.commit()
+    ids = [with_role.id, plain.id]
+    assert items.conversation_faces(session, user_id=alice, conversation_ids=ids) == {
+        with_role.id: ["https://img.example/a.png", "1"]
+    }
+    assert items.conversation_faces(session, user_id=bob, conversation_ids=ids) == {}
