@@ -1,0 +1,97 @@
+"""The original project's chat endpoint, so its Next.js page can point at chatapp:
+
+    POST /api/v1/chatgpt/chat/completions
+    Authorization: <session JWT>          (raw, no "Bearer ")
+    {"model": "...", "messages": [{"role": "user", "content": "..."}]}
+
+answers `text/event-stream` whose body is the answer's raw text, chunk after chunk (no SSE
+framing: the page appends what its fetch reader gets), as the original's `ResponseBodyEmitter`
+did. A bad, expired or revoked token answers the body `0003` (status 200, as the original: the
+page compares the text with "0003" and sends the user to log in). A bad body is 400 with the
+reason as text; a model this deployment does not serve is answered by its default model (the
+original page's model list is fixed in its code). A failure mid-answer appends the reason
+(in the caller's `Accept-Language`) to what arrived. The web app's limits apply (`admission`);
+nothing is stored as a conversation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI, Request
+from fastapi.responses import PlainTextResponse
+from starlette.responses import Response
+
+from chatapp.api import model_call
+from chatapp.api.admission import Refused, admit
+from chatapp.api.forms import TooLarge, read_capped
+from chatapp.api.open_api_settings import OpenApiSettings
+from chatapp.api.openai_compat import STREAM_HEADERS, CallEnd, ClosingStream, caller_language
+from chatapp.api.openai_frames import api_text, upstream_error
+from chatapp.api.openai_request import ApiInvalid, parse_request
+from chatapp.auth import sessions
+from chatapp.core.config import Settings
+from chatapp.core.db import session_scope
+from chatapp.errors import AuthError
+
+PATH = "/api/v1/chatgpt/chat/completions"
+# The original's "bad token" code (not a secret).
+TOKEN_ERROR = "0003"  # noqa: S105  # nosec B105
+MEDIA_TYPE = "text/event-stream; charset=utf-8"
+
+
+def add_legacy_chat_route(app: FastAPI, settings: Settings, open_api: OpenApiSettings) -> None:
+    """Adds the route in the module docstring."""
+
+    def user_of(token: str) -> int:
+        with session_scope() as session:
+            return sessions.verify_session(session, settings=settings, token=token).user_id
+
+    @app.post(PATH)
+    async def legacy_completions(request: Request) -> Response:
+        lang = caller_language(request)
+        try:
+            user_id = await asyncio.to_thread(user_of, request.headers.get("authorization", ""))
+        except AuthError:
+            return PlainTextResponse(TOKEN_ERROR, media_type=MEDIA_TYPE)
+        try:
+            raw = await read_capped(request, open_api.max_body_bytes)
+            body = parse_request(json.loads(raw.decode("utf-8") or "null"))
+        except TooLarge:
+            text = api_text("too_large", lang, n=str(open_api.max_body_bytes))
+            return PlainTextResponse(text, status_code=413)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return PlainTextResponse(api_text("bad_json", lang), status_code=400)
+        except ApiInvalid as exc:
+            values = {k: str(v) for k, v in exc.values.items()}
+            text = api_text(exc.reason, lang, param=exc.param or "", **values)
+            return PlainTextResponse(text, status_code=400)
+        offered = await model_call.offered_models(settings, user_id=user_id)
+        model = body.model if body.model in offered else offered[0]
+        client = await model_call.client_for(settings, user_id=user_id, model=model)
+        assert client is not None  # `model` is one of the offered ones
+        slot = contextlib.AsyncExitStack()
+        try:
+            params = await slot.enter_async_context(
+                admit(settings, user_id=user_id, params=body.params, lang=lang)
+            )
+        except Refused as refused:
+            return PlainTextResponse(refused.message, status_code=refused.status)
+        answer = model_call.Answer(client, body.messages, model, params)
+        call = CallEnd(answer, slot, None)
+
+        async def chunks() -> AsyncIterator[bytes]:
+            try:
+                async for piece in answer.pieces():
+                    if not piece.reasoning:
+                        yield piece.text.encode()
+            except Exception as exc:  # the page shows text only: the reason, after what arrived
+                _status, error, _headers = upstream_error(exc, lang)
+                yield ("\n\n" + error["error"]["message"]).encode()
+            finally:
+                await call.close()
+
+        return ClosingStream(chunks(), call, media_type=MEDIA_TYPE, headers=STREAM_HEADERS)
