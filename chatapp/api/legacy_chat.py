@@ -89,7 +89,7 @@ def add_legacy_chat_route(app: FastAPI, settings: Settings, open_api: OpenApiSet
                     if not piece.reasoning:
                         yield piece.text.encode()
             except Exception as exc:  # the page shows text only: the reason, after what arrived
-                _status, error, _headers = upstream_error(exc, lang)
+                _status, error, _headers = upstream_error(exc, lang, mid_stream=True)
                 yield ("\n\n" + error["error"]["message"]).encode()
             finally:
                 await call.close()

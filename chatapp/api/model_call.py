@@ -95,22 +95,30 @@ class Answer:
                 await aclose()
 
 
-def _record(key_id: int, prompt_tokens: int, completion_tokens: int) -> None:
+def _record(key_id: int, prompt_tokens: int, completion_tokens: int, answered: bool) -> None:
     with session_scope() as session:
         api_keys.record_use(
             session,
             key_id=key_id,
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
+            answered=answered,
         )
 
 
-async def record_usage(key_id: int | None, usage: dict[str, int] | None) -> None:
-    """Adds one call and its tokens to the key's counters; survives the caller going away."""
+async def record_usage(
+    key_id: int | None, usage: dict[str, int] | None, *, answered: bool = True
+) -> None:
+    """Notes the key's use and, for a model call (`answered`), adds it and its tokens to the
+    key's counters; survives the caller going away."""
     if key_id is None:
         return
     usage = usage or {}
     work = asyncio.to_thread(
-        _record, key_id, usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)
+        _record,
+        key_id,
+        usage.get("prompt_tokens", 0),
+        usage.get("completion_tokens", 0),
+        answered,
     )
     await asyncio.shield(asyncio.ensure_future(work))

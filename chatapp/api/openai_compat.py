@@ -232,6 +232,7 @@ class OpenApi:
         except _Denied as denied:
             return denied.response
         ids = await model_call.offered_models(self.settings, user_id=owner.user_id)
+        await model_call.record_usage(owner.key_id, None, answered=False)
         data = [{"id": m, "object": "model", "created": 0, "owned_by": "chatapp"} for m in ids]
         return JSONResponse({"object": "list", "data": data})
 
@@ -342,7 +343,7 @@ class OpenApi:
                     yield writer.usage(call.usage)
                 yield DONE
             except Exception as exc:  # mid-stream: one error event, and no [DONE]
-                _status, error, _headers = upstream_error(exc, lang)
+                _status, error, _headers = upstream_error(exc, lang, mid_stream=True)
                 log.warning("api stream failed: %s", error["error"]["code"])
                 yield sse(error)
             finally:

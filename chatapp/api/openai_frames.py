@@ -48,6 +48,7 @@ _UPSTREAM: dict[str, tuple[int, str, str]] = {
     "timeout": (504, "api_error", "upstream_timeout"),
 }
 _OTHER = (502, "api_error", "upstream_error")
+_MID_STREAM = {"connection": "connection_lost", "timeout": "stalled"}
 
 
 def api_text(reason: str, lang: str, **values: str) -> str:
@@ -65,9 +66,15 @@ def error_body(
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 
 
-def upstream_error(exc: BaseException, lang: str) -> tuple[int, dict[str, Any], dict[str, str]]:
-    """(status, body, headers) for a failed upstream call (see the module's table)."""
+def upstream_error(
+    exc: BaseException, lang: str, *, mid_stream: bool = False
+) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """(status, body, headers) for a failed upstream call (see the module's table).
+    `mid_stream`: text had arrived, so "could not connect" would be the wrong story (the chat
+    page's answers say the same)."""
     kind = error_code(exc)
+    if mid_stream:
+        kind = _MID_STREAM.get(kind, kind)
     status, type_, code = _UPSTREAM.get(kind, _OTHER)
     headers: dict[str, str] = {}
     retry_after = getattr(exc, "retry_after", None)

@@ -126,16 +126,21 @@ def authenticate(session: Session, *, secret: str) -> KeyOwner | None:
 
 
 def record_use(
-    session: Session, *, key_id: int, prompt_tokens: int = 0, completion_tokens: int = 0
+    session: Session,
+    *,
+    key_id: int,
+    prompt_tokens: int = 0,
+    completion_tokens: int = 0,
+    answered: bool = True,
 ) -> None:
-    """Counts one answered call on the key and when it happened, in one UPDATE (no read:
-    parallel calls on several workers all count)."""
+    """Notes when the key was used and, for a model call (`answered`), counts it and its tokens,
+    in one UPDATE (no read: parallel calls on several workers all count)."""
     session.exec(  # type: ignore[call-overload]
         update(ApiKey)
         .where(col(ApiKey.id) == key_id)
         .values(
             last_used_at=utcnow(),
-            requests=ApiKey.requests + 1,
+            requests=ApiKey.requests + int(answered),
             prompt_tokens=ApiKey.prompt_tokens + max(0, prompt_tokens),
             completion_tokens=ApiKey.completion_tokens + max(0, completion_tokens),
         )

@@ -285,8 +285,13 @@ def test_per_key_rate_limit_is_429(start, upstream):
 @pytest.mark.parametrize(
     ("reply", "error", "status", "code"),
     [
+        # insufficient_quota: our client does not retry it (a retried 429 would wait 7 s twice).
         (
-            Reply(status=429, headers={"retry-after": "7"}),
+            Reply(
+                status=429,
+                headers={"retry-after": "7"},
+                error={"message": "quota", "type": "requests", "code": "insufficient_quota"},
+            ),
             openai.RateLimitError,
             429,
             "rate_limit_exceeded",
@@ -342,4 +347,5 @@ def test_mid_stream_failure_is_an_error_event(start, upstream):
             if chunk.choices:
                 got.append(chunk.choices[0].delta.content or "")
     assert "".join(got) == "abcd"
-    assert "连接" in failed.value.message  # the user's text, in 中文 by default
+    # The user's text, in 中文 by default, told as a cut answer (not "could not connect").
+    assert failed.value.message == "与模型服务的连接中途断开了，已保留收到的部分。"
