@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import itertools
 import json
 import time
 from typing import Any
@@ -118,7 +119,7 @@ async def _concurrent(
                 errors.append(f"{type(exc).__name__}: {str(exc)[:120]}")
                 return
             firsts.append(first)
-            gaps.extend(b - a for a, b in zip(stamps, stamps[1:], strict=False))
+            gaps.extend(b - a for a, b in itertools.pairwise(stamps))
 
         started = time.monotonic()
         await asyncio.gather(*(one(i, k) for i, k in enumerate(keys)))

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,7 +54,7 @@ async def admit(
     params: dict[str, Any],
     lang: str,
     send_guard: spend.SendRateGuard | None = None,
-) -> Any:  # an async context manager yielding the parameters to send upstream
+) -> AsyncIterator[dict[str, Any]]:
     """Runs the checks; inside the block the call holds one of the user's answer slots.
 
     Args:

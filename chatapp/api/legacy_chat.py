@@ -16,7 +16,6 @@ nothing is stored as a conversation.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
@@ -32,9 +31,7 @@ from chatapp.api.open_api_settings import OpenApiSettings
 from chatapp.api.openai_compat import STREAM_HEADERS, CallEnd, ClosingStream, caller_language
 from chatapp.api.openai_frames import api_text, upstream_error
 from chatapp.api.openai_request import ApiInvalid, parse_request
-from chatapp.auth import sessions
 from chatapp.core.config import Settings
-from chatapp.core.db import session_scope
 from chatapp.errors import AuthError
 
 PATH = "/api/v1/chatgpt/chat/completions"
@@ -46,15 +43,13 @@ MEDIA_TYPE = "text/event-stream; charset=utf-8"
 def add_legacy_chat_route(app: FastAPI, settings: Settings, open_api: OpenApiSettings) -> None:
     """Adds the route in the module docstring."""
 
-    def user_of(token: str) -> int:
-        with session_scope() as session:
-            return sessions.verify_session(session, settings=settings, token=token).user_id
-
     @app.post(PATH)
     async def legacy_completions(request: Request) -> Response:
         lang = caller_language(request)
         try:
-            user_id = await asyncio.to_thread(user_of, request.headers.get("authorization", ""))
+            caller = await model_call.caller_by_session(
+                settings, request.headers.get("authorization", "")
+            )
         except AuthError:
             return PlainTextResponse(TOKEN_ERROR, media_type=MEDIA_TYPE)
         try:
@@ -69,14 +64,14 @@ def add_legacy_chat_route(app: FastAPI, settings: Settings, open_api: OpenApiSet
             values = {k: str(v) for k, v in exc.values.items()}
             text = api_text(exc.reason, lang, param=exc.param or "", **values)
             return PlainTextResponse(text, status_code=400)
-        offered = await model_call.offered_models(settings, user_id=user_id)
+        offered = await model_call.offered_models(caller)
         model = body.model if body.model in offered else offered[0]
-        client = await model_call.client_for(settings, user_id=user_id, model=model)
+        client = await model_call.client_for(caller, model)
         assert client is not None  # `model` is one of the offered ones
         slot = contextlib.AsyncExitStack()
         try:
             params = await slot.enter_async_context(
-                admit(settings, user_id=user_id, params=body.params, lang=lang)
+                admit(settings, user_id=caller.user_id, params=body.params, lang=lang)
             )
         except Refused as refused:
             return PlainTextResponse(refused.message, status_code=refused.status)

@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from sqlmodel import Session
+
 from chatapp import preferences
-from chatapp.auth import api_keys
+from chatapp.auth import api_keys, sessions
 from chatapp.chat.providers import ChatModel, get_router
 from chatapp.core.config import Settings
 from chatapp.core.crypto import box_for
@@ -31,27 +33,67 @@ class Piece:
     reasoning: bool = False
 
 
-def _credentials(settings: Settings, user_id: int) -> tuple[str | None, str | None]:
+@dataclass(frozen=True)
+class Caller:
+    """Who calls, read in one trip to the database: the user, the API key they called with (None
+    for a session), and their own provider key and base URL from the settings page, if saved."""
+
+    user_id: int
+    key_id: int | None = None
+    own_api_key: str | None = field(default=None, repr=False)
+    own_base_url: str | None = None
+
+
+def _with_credentials(
+    settings: Settings, session: Session, user_id: int, key_id: int | None
+) -> Caller:
+    api_key, base_url = preferences.user_credentials(
+        session, user_id=user_id, box=box_for(settings)
+    )
+    return Caller(user_id, key_id, api_key, base_url)
+
+
+def _key_caller(settings: Settings, secret: str) -> Caller | None:
     with session_scope() as session:
-        return preferences.user_credentials(session, user_id=user_id, box=box_for(settings))
+        owner = api_keys.authenticate(session, secret=secret)
+        if owner is None:
+            return None
+        return _with_credentials(settings, session, owner.user_id, owner.key_id)
 
 
-async def offered_models(settings: Settings, *, user_id: int) -> list[str]:
+def _session_caller(settings: Settings, token: str) -> Caller:
+    with session_scope() as session:
+        user_id = sessions.verify_session(session, settings=settings, token=token).user_id
+        return _with_credentials(settings, session, user_id, None)
+
+
+async def caller_by_key(settings: Settings, secret: str) -> Caller | None:
+    """The owner of a live `ck-…` key, or None (one trip to a worker thread: each one waits in
+    the pool's queue when the process is busy)."""
+    return await asyncio.to_thread(_key_caller, settings, secret)
+
+
+async def caller_by_session(settings: Settings, token: str) -> Caller:
+    """The user of a session token.
+
+    Raises:
+        AuthError: the token or its session is not valid.
+    """
+    return await asyncio.to_thread(_session_caller, settings, token)
+
+
+async def offered_models(caller: Caller) -> list[str]:
     """The models this user may call, the default first (the chat page's list)."""
-    api_key, _ = await asyncio.to_thread(_credentials, settings, user_id)
     router = get_router()
     await router.refresh_models()
-    return router.model_ids(own_key=bool(api_key))
+    return router.model_ids(own_key=bool(caller.own_api_key))
 
 
-async def client_for(settings: Settings, *, user_id: int, model: str) -> ChatModel | None:
+async def client_for(caller: Caller, model: str) -> ChatModel | None:
     """The client that answers `model` for this user; None when the model is not theirs."""
-    api_key, base_url = await asyncio.to_thread(_credentials, settings, user_id)
-    router = get_router()
-    await router.refresh_models()
-    if model not in router.model_ids(own_key=bool(api_key)):
+    if model not in await offered_models(caller):
         return None
-    return router.client_for(model, api_key=api_key, base_url=base_url)
+    return get_router().client_for(model, api_key=caller.own_api_key, base_url=caller.own_base_url)
 
 
 class Answer:

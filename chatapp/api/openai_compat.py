@@ -16,7 +16,6 @@ CORS headers are sent only for `API_CORS_ORIGINS` (`open_api_cors`).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -45,11 +44,9 @@ from chatapp.api.openai_frames import (
     usage_dict,
 )
 from chatapp.api.openai_request import ApiInvalid, ChatCompletionRequest, parse_request
-from chatapp.auth import api_keys
 from chatapp.auth.ratelimit import storage_uri
 from chatapp.chat.spend import SendLimited, SendRateGuard
 from chatapp.core.config import Settings
-from chatapp.core.db import session_scope
 from chatapp.i18n import normalise_language
 
 log = logging.getLogger(__name__)
@@ -83,11 +80,6 @@ class _Denied(Exception):
     def __init__(self, response: Response) -> None:
         super().__init__(response.status_code)
         self.response = response
-
-
-def _authenticate(secret: str) -> api_keys.KeyOwner | None:
-    with session_scope() as session:
-        return api_keys.authenticate(session, secret=secret)
 
 
 class CallEnd:
@@ -151,7 +143,7 @@ class OpenApi:
             storage = storage_from_string(uri, **options)
             self.key_guard = SendRateGuard(storage, open_api.key_requests_per_minute)  # type: ignore[arg-type]
 
-    async def owner(self, request: Request, lang: str) -> api_keys.KeyOwner:
+    async def owner(self, request: Request, lang: str) -> model_call.Caller:
         """The caller's key, counted against its rate limit.
 
         Raises:
@@ -163,8 +155,8 @@ class OpenApi:
             raise _Denied(
                 error_response(401, api_text("missing_key", lang), type_="invalid_request_error")
             )
-        owner = await asyncio.to_thread(_authenticate, secret)
-        if owner is None:
+        owner = await model_call.caller_by_key(self.settings, secret)
+        if owner is None or owner.key_id is None:
             raise _Denied(
                 error_response(
                     401,
@@ -231,7 +223,7 @@ class OpenApi:
             owner = await self.owner(request, lang)
         except _Denied as denied:
             return denied.response
-        ids = await model_call.offered_models(self.settings, user_id=owner.user_id)
+        ids = await model_call.offered_models(owner)
         await model_call.record_usage(owner.key_id, None, answered=False)
         data = [{"id": m, "object": "model", "created": 0, "owned_by": "chatapp"} for m in ids]
         return JSONResponse({"object": "list", "data": data})
@@ -243,7 +235,7 @@ class OpenApi:
             body = await self.read_request(request, lang)
         except _Denied as denied:
             return denied.response
-        client = await model_call.client_for(self.settings, user_id=owner.user_id, model=body.model)
+        client = await model_call.client_for(owner, body.model)
         if client is None:
             return error_response(
                 404,

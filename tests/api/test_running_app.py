@@ -186,9 +186,7 @@ def test_settings_section_makes_and_revokes_keys(browser, app, lang, scheme, vie
         card = page.locator("#open-api-card")
         card.scroll_into_view_if_needed()
         expect(card).to_contain_text("开放 API" if zh else "Open API")
-        expect(page.locator("#open-api-base-url")).to_have_text(
-            app.url + "/v1"
-        )
+        expect(page.locator("#open-api-base-url")).to_have_text(app.url + "/v1")
         expect(page.locator("#open-api-empty")).to_be_visible()
         # A bad name is refused in the page's language, and what was typed stays.
         page.locator("#open-api-name").fill("n" * 64)
