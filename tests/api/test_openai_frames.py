@@ -48,7 +48,7 @@ from chatapp.llm.types import Usage
 def test_upstream_error_table(exc, status, type_, code):
     got_status, body, headers = upstream_error(exc, "en")
     assert (got_status, body["error"]["type"], body["error"]["code"]) == (status, type_, code)
-    assert "x" != body["error"]["message"] and "a bug" not in body["error"]["message"]
+    assert body["error"]["message"] != "x" and "a bug" not in body["error"]["message"]
     if status == 429:
         assert headers == {"Retry-After": "2"}
 
