@@ -30,7 +30,9 @@ from chatapp.api.forms import TooLarge, read_capped
 from chatapp.api.open_api_settings import OpenApiSettings
 from chatapp.api.openai_compat import STREAM_HEADERS, CallEnd, ClosingStream, caller_language
 from chatapp.api.openai_frames import api_text, upstream_error
-from chatapp.api.openai_request import ApiInvalid, parse_request
+from chatapp.api.openai_request import ApiInvalid, ChatCompletionRequest, parse_request
+from chatapp.chat import send_gate
+from chatapp.chat.providers import ChatModel
 from chatapp.core.config import Settings
 from chatapp.errors import AuthError
 
@@ -43,9 +45,9 @@ MEDIA_TYPE = "text/event-stream; charset=utf-8"
 def add_legacy_chat_route(app: FastAPI, settings: Settings, open_api: OpenApiSettings) -> None:
     """Adds the route in the module docstring."""
 
-    @app.post(PATH)
-    async def legacy_completions(request: Request) -> Response:
-        lang = caller_language(request)
+    async def admitted(
+        request: Request, lang: str
+    ) -> tuple[ChatModel, ChatCompletionRequest, str, contextlib.AsyncExitStack, dict] | Response:
         try:
             caller = await model_call.caller_by_session(
                 settings, request.headers.get("authorization", "")
@@ -75,6 +77,17 @@ def add_legacy_chat_route(app: FastAPI, settings: Settings, open_api: OpenApiSet
             )
         except Refused as refused:
             return PlainTextResponse(refused.message, status_code=refused.status)
+        return client, body, model, slot, params
+
+    @app.post(PATH)
+    async def legacy_completions(request: Request) -> Response:
+        lang = caller_language(request)
+        # As for /v1 (openai_compat): checking a call waits behind the page's send gate.
+        async with send_gate.gate():
+            started = await admitted(request, lang)
+        if isinstance(started, Response):
+            return started
+        client, body, model, slot, params = started
         answer = model_call.Answer(client, body.messages, model, params)
         call = CallEnd(answer, slot, None)
 

@@ -45,6 +45,7 @@ from chatapp.api.openai_frames import (
 )
 from chatapp.api.openai_request import ApiInvalid, ChatCompletionRequest, parse_request
 from chatapp.auth.ratelimit import storage_uri
+from chatapp.chat import send_gate
 from chatapp.chat.spend import SendLimited, SendRateGuard
 from chatapp.core.config import Settings
 from chatapp.i18n import normalise_language
@@ -230,6 +231,23 @@ class OpenApi:
 
     async def chat_completions(self, request: Request) -> Response:
         lang = caller_language(request)
+        # Checking a call is a send's own work, behind the page's send gate (chatapp.chat.send_gate):
+        # when hundreds of calls arrive together, the answers already streaming keep their pace.
+        # The model call itself is not inside it.
+        async with send_gate.gate():
+            started = await self._admitted(request, lang)
+        if isinstance(started, Response):
+            return started
+        answer, body, call = started
+        if body.stream:
+            return await self._stream(answer, body, call, lang)
+        return await self._whole(answer, body, call, lang)
+
+    async def _admitted(
+        self, request: Request, lang: str
+    ) -> tuple[model_call.Answer, ChatCompletionRequest, CallEnd] | Response:
+        """The key, the body, the model and the limits: a call ready to ask the model, or the
+        refusal."""
         try:
             owner = await self.owner(request, lang)
             body = await self.read_request(request, lang)
@@ -267,10 +285,7 @@ class OpenApi:
                 headers=headers,
             )
         answer = model_call.Answer(client, body.messages, body.model, params)
-        call = CallEnd(answer, slot, owner.key_id)
-        if body.stream:
-            return await self._stream(answer, body, call, lang)
-        return await self._whole(answer, body, call, lang)
+        return answer, body, CallEnd(answer, slot, owner.key_id)
 
     async def _whole(
         self,
