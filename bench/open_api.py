@@ -39,6 +39,7 @@ from bench.common import (
     session_tokens,
     tree_cpu_seconds,
 )
+from bench.load import _run_async
 from testkit.app import AppServer
 from testkit.postgres import fresh_pg_database
 
@@ -163,8 +164,9 @@ def run(st: LoadStack, smoke: bool, ramp_s: float = 1.0) -> dict[str, Any]:
     p = SMOKE if smoke else FULL
     keys = make_keys(st.app, p["streams"], prefix="o_api_bench_")
     out = {"chunks_per_s": CHUNKS_PER_S, "targets": TARGETS}
-    out["first_token"] = asyncio.run(_added_first_token(st.app, keys[0], p["ttft_runs"]))
-    out["concurrent"] = asyncio.run(_concurrent(st.app, keys, p["answer_chars"], ramp_s))
+    # In a thread of their own: under `bench.run`, Playwright's sync API owns this thread's loop.
+    out["first_token"] = _run_async(_added_first_token, st.app, keys[0], p["ttft_runs"])
+    out["concurrent"] = _run_async(_concurrent, st.app, keys, p["answer_chars"], ramp_s)
     return out
 
 
