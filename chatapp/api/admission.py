@@ -100,11 +100,6 @@ def _answer_slot(settings: Settings, *, user_id: int, lang: str) -> Iterator[Non
             del _live[user_id]
 
 
-def live_answers(user_id: int) -> int:
-    """The user's API answers streaming in this process now."""
-    return _live.get(user_id, 0)
-
-
 def _within_ceilings(settings: Settings, params: dict[str, Any], lang: str) -> dict[str, Any]:
     ceilings = settings.ceilings
     out = dict(params)

@@ -16,7 +16,7 @@ def _key_line(key: rx.Var[KeyRow]) -> rx.Component:
         rx.box(
             rx.text(key.name, class_name="setting-label"),
             rx.flex(
-                rx.code(key.prefix),
+                rx.code(key.prefix, color_scheme="gray"),
                 rx.text(key.details, class_name="hint"),
                 spacing="2",
                 wrap="wrap",
@@ -49,6 +49,7 @@ def _created_dialog() -> rx.Component:
             rx.text(ApiKeysState.created_name, class_name="setting-label", margin_top="12px"),
             rx.code(
                 ApiKeysState.created_key,
+                color_scheme="gray",
                 id="open-api-created-key",
                 class_name="open-api-secret",
             ),
@@ -56,6 +57,7 @@ def _created_dialog() -> rx.Component:
                 rx.button(
                     t("settings.open_api.copy"),
                     variant="soft",
+                    color_scheme="gray",
                     on_click=[
                         rx.set_clipboard(ApiKeysState.created_key),
                         rx.toast.success(t("settings.open_api.copied")),
@@ -86,7 +88,7 @@ def open_api_card() -> rx.Component:
         rx.text(t("settings.open_api.hint"), class_name="hint"),
         rx.box(
             rx.text(t("settings.open_api.base_url"), class_name="setting-label"),
-            rx.code(ApiKeysState.base_url, id="open-api-base-url"),
+            rx.code(ApiKeysState.base_url, color_scheme="gray", id="open-api-base-url"),
             class_name="setting-row",
         ),
         rx.form(

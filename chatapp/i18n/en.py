@@ -274,10 +274,8 @@ MESSAGES: dict[str, str] = {
     "settings.open_api.revoke": "Revoke",
     "settings.open_api.revoke_title": "Revoke this API key?",
     "settings.open_api.revoke_body": "Tools using it stop working at once. This cannot be undone.",
-    "settings.open_api.revoked": "Revoked",
     "settings.open_api.created_at": "Created {t}",
     "settings.open_api.last_used": "Last used {t}",
     "settings.open_api.never_used": "Never used",
     "settings.open_api.usage": "{n} calls · {k} tokens",
-    "settings.open_api.docs": "See the docs for curl and Python examples.",
 }

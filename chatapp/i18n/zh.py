@@ -273,10 +273,8 @@ MESSAGES: dict[str, str] = {
     "settings.open_api.revoke": "撤销",
     "settings.open_api.revoke_title": "撤销这个 API Key？",
     "settings.open_api.revoke_body": "使用它的工具会立即无法调用，此操作不能撤回。",
-    "settings.open_api.revoked": "已撤销",
     "settings.open_api.created_at": "创建于 {t}",
     "settings.open_api.last_used": "上次使用 {t}",
     "settings.open_api.never_used": "从未使用",
     "settings.open_api.usage": "{n} 次调用 · {k} tokens",
-    "settings.open_api.docs": "用法见文档：curl 和 Python 示例。",
 }

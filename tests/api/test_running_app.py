@@ -18,6 +18,18 @@ from testkit.browser import log_in, shot, watched_page
 from testkit.fakes.openai_server import FakeOpenAI, Reply
 from testkit.fakes.wechat import dev_login
 from testkit.paths import ARTIFACTS, ROOT
+from tests.e2e.test_accessibility import axe_violations, describe
+
+
+def own_violations(page) -> list[dict]:
+    """axe's serious violations inside this section (the open API card and its dialog)."""
+    found = []
+    for violation in axe_violations(page):
+        nodes = [n for n in violation["nodes"] if "open-api" in " ".join(n["target"]) + n["html"]]
+        if nodes:
+            found.append({**violation, "nodes": nodes})
+    return found
+
 
 UPSTREAM_KEY = "sk-upstream-running"
 LANG_COOKIE = "chatapp_lang"
@@ -206,6 +218,8 @@ def test_settings_section_makes_and_revokes_keys(browser, app, lang, scheme, vie
             "() => document.getElementById('open-api-created')?.getAnimations().length === 0"
         )
         shot(page, f"open-api-created-{lang}-{scheme}-{viewport}")
+        violations = own_violations(page)
+        assert not violations, describe(violations)
         created = secret.inner_text()
         # The key works, and is never shown again once closed.
         listed = httpx.get(app.url + "/v1/models", headers={"Authorization": f"Bearer {created}"})
@@ -223,6 +237,8 @@ def test_settings_section_makes_and_revokes_keys(browser, app, lang, scheme, vie
         )
         page.locator("#open-api-card").scroll_into_view_if_needed()
         shot(page, f"open-api-list-{lang}-{scheme}-{viewport}")
+        violations = own_violations(page)
+        assert not violations, describe(violations)
         page.locator(".open-api-revoke").first.click()
         page.locator("#open-api-revoke-confirm").click()
         expect(page.locator("#open-api-empty")).to_be_visible()
