@@ -21,7 +21,7 @@ from typing import Any
 
 from playwright.sync_api import sync_playwright
 
-from bench import big, load, stream_cost, ttft
+from bench import big, load, open_api, stream_cost, ttft
 from bench.common import RESULTS, launch_browser, load_stack, machine, stack
 from testkit.postgres import fresh_pg_database
 
@@ -134,7 +134,7 @@ def run(
                             "big_conversations",
                             lambda: big.run(browser, st, p["big_conversations"], p["big_messages"]),
                         )
-            if want("load") or want("memory"):
+            if want("load") or want("memory") or want("api"):
                 env: dict[str, str] = {}
                 if workers:
                     # Several workers need the Redis state manager (reflex/utils/exec.py).
@@ -168,6 +168,9 @@ def run(
                                 ramp_s,
                             ),
                         )
+                    if want("api"):
+                        # Before the memory step, for the same reason as the load.
+                        step("open_api", lambda: open_api.run(ls, smoke, ramp_s))
                     if want("memory"):
                         step("idle_memory", lambda: load.idle_memory(ls, proto, p["idle_sockets"]))
         finally:
@@ -262,6 +265,8 @@ def table(r: dict[str, Any]) -> str:
                 f"{im['rss_per_idle_user_kb']} KB",
             )
         )
+    if "open_api" in r:
+        rows.extend(open_api.rows(r["open_api"]))
     if "startup_warm_s" in r:
         rows.append(("warm start to first page", "", f"{r['startup_warm_s']} s"))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
@@ -279,7 +284,7 @@ def main() -> None:
         "--smoke", action="store_true", help="tiny sizes (CI); writes bench/results/smoke.json"
     )
     parser.add_argument(
-        "--only", default="", help="comma-separated: stream,ttft,big,load,memory (default all)"
+        "--only", default="", help="comma-separated: stream,ttft,big,load,api,memory (default all)"
     )
     parser.add_argument(
         "--workers", type=int, default=0, help="load/memory with N workers + Redis (default: 1)"

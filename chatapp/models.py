@@ -310,3 +310,25 @@ class AuditEvent(SQLModel, table=True):
     action: str = Field(max_length=64, index=True)
     target: str = Field(default="", max_length=128)
     detail: str = ""
+# --- Open API keys (chatapp/auth/api_keys.py) ---------------------------------------------------
+
+
+class ApiKey(SQLModel, table=True):
+    """A user's key for the open API (`/v1`): only the SHA-256 of the secret is kept.
+
+    The counters are the key's usage ledger until the operator console's ledger lands: requests
+    answered and the tokens they used, added by one UPDATE per call.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(index=True, foreign_key="user.id")
+    name: str = Field(max_length=64)
+    secret_hash: str = Field(index=True, unique=True, max_length=64)
+    # The first characters of the key ("ck-AbCd"), so a user can tell their keys apart.
+    prefix: str = Field(max_length=16)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+    requests: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0

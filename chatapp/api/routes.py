@@ -6,6 +6,9 @@
                                      Bearer or a METRICS_ALLOW address (loopback), else 401/403
     GET  /api/v1/client-config       what the page's scripts need (image hosts allowed)
     /api/v1/auth/…                   login, verify, logout, the page's session handoff (api/auth.py)
+    /v1/models, /v1/chat/completions the open API under a user's key (api/openai_compat.py)
+    /api/v1/keys                     the user's open API keys, with their session (api/keys.py)
+    POST /api/v1/chatgpt/chat/completions   the original project's chat stream (api/legacy_chat.py)
     POST /api/v1/dev/wx/simulate     dev only: the WeChat simulator (absent in prod)
 
 While the database or Redis is down every route here answers 503 with a reason (api/auth.py).
@@ -24,7 +27,12 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from chatapp.api.auth import ILLEGAL, OK, add_auth_routes, add_outage_handlers, bearer_or_cookie
 from chatapp.api.forms import BadForm, TooLarge, client_ip, read_capped, read_form
 from chatapp.api.health import add_health_routes
+from chatapp.api.keys import add_key_routes
+from chatapp.api.legacy_chat import add_legacy_chat_route
 from chatapp.api.middleware import ObservabilityMiddleware
+from chatapp.api.open_api_cors import OpenApiCors
+from chatapp.api.open_api_settings import OpenApiSettings, load_open_api_settings
+from chatapp.api.openai_compat import add_open_api_routes
 from chatapp.auth import simulator
 from chatapp.auth.callback_nonces import NonceLedger
 from chatapp.auth.ratelimit import LoginGuard, get_guard
@@ -43,6 +51,7 @@ def build_api(
     guard: LoginGuard | None = None,
     clock: Callable[[], float] = time.time,
     ledger: NonceLedger | None = None,
+    open_api: OpenApiSettings | None = None,
 ) -> FastAPI:
     """The FastAPI app holding our routes; mount it with `rx.App(api_transformer=...)`.
 
@@ -51,11 +60,14 @@ def build_api(
         guard: the login rate limiter; the process-wide one when omitted (shared with the page).
         clock: epoch seconds for the callback's timestamp check (tests replay stale pushes).
         ledger: where used signed callback URLs are kept; from the settings when omitted.
+        open_api: the open API's settings; from the environment when omitted.
     """
+    open_api = open_api or load_open_api_settings()
     app = FastAPI(title="chatapp api", docs_url=None, redoc_url=None, openapi_url=None)
     # Reflex mounts its own app under this one, so the middleware sees every request, `/_event`
     # included: request ids, access log, request/websocket metrics.
     app.add_middleware(ObservabilityMiddleware)
+    app.add_middleware(OpenApiCors, origins=open_api.cors_origins)
     # Added last, so outermost: error responses of the middleware above carry the headers too.
     app.add_middleware(SecurityHeadersMiddleware, settings=settings)
     add_health_routes(app, settings)
@@ -110,6 +122,9 @@ def build_api(
         return Response(reply, media_type="application/xml")
 
     add_auth_routes(app, settings, login_guard)
+    add_open_api_routes(app, settings, open_api)
+    add_key_routes(app, settings)
+    add_legacy_chat_route(app, settings, open_api)
 
     if settings.is_dev:
         # The simulator exists only in dev: in prod this route is never registered.

@@ -1,5 +1,6 @@
 # pyright: reportAttributeAccessIssue=false, reportReturnType=false
-"""The settings page `/settings`: appearance, chat defaults and the user's own API key."""
+"""The settings page `/settings`: appearance, chat defaults, the user's own API key and their open
+API keys."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import reflex as rx
 
 from chatapp.components.confirm_dialog import confirm_dialog
 from chatapp.components.layout import shell
+from chatapp.components.open_api_keys import open_api_card
 from chatapp.components.text import LABEL_THUMBS, t
 from chatapp.roles.items import RoleChoice
 from chatapp.state.auth import AuthState
@@ -256,6 +258,7 @@ def _main() -> rx.Component:
                 _appearance(),
                 _chat(),
                 _api(),
+                open_api_card(),
                 _sessions(),
                 class_name="settings-inner",
             ),
