@@ -310,6 +310,8 @@ class AuditEvent(SQLModel, table=True):
     action: str = Field(max_length=64, index=True)
     target: str = Field(default="", max_length=128)
     detail: str = ""
+
+
 # --- Open API keys (chatapp/auth/api_keys.py) ---------------------------------------------------
 
 
