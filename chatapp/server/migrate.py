@@ -23,7 +23,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import MetaData, inspect, text
 from sqlalchemy.engine import Connection, Engine
 
 from chatapp.core.db import make_engine, normalise_url
@@ -65,6 +65,16 @@ def _app_tables(conn: Connection) -> set[str]:
     return set(inspect(conn).get_table_names()) - {"alembic_version"}
 
 
+def _lacks_columns(conn: Connection, metadata: MetaData) -> bool:
+    """Whether a table of the models lacks one of its columns in the database."""
+    inspector = inspect(conn)
+    for name, table in metadata.tables.items():
+        have = {c["name"] for c in inspector.get_columns(name)}
+        if any(column.name not in have for column in table.columns):
+            return True
+    return False
+
+
 def upgrade(url: str) -> str:
     """Brings the database at `url` to head; returns what was done, for the start-up log."""
     engine = make_engine(url)
@@ -85,7 +95,13 @@ def upgrade(url: str) -> str:
                         "database has tables but no migration history, and lacks "
                         f"{sorted(missing)}: migrate it by hand"
                     )
-                # Created by create_all (dev): adopt it rather than fail on "table exists".
+                # Created by create_all (dev): adopt it rather than fail on "table exists". One
+                # created before a later revision lacks that revision's columns: adopt it at the
+                # initial revision and upgrade it from there.
+                if _lacks_columns(conn, SQLModel.metadata):
+                    command.stamp(cfg, INITIAL_REVISION)
+                    command.upgrade(cfg, "head")
+                    return f"adopted an existing schema at {INITIAL_REVISION}, upgraded to head"
                 command.stamp(cfg, "head")
                 return f"adopted an existing schema at {head_revision()}"
             command.upgrade(cfg, "head")
