@@ -65,14 +65,31 @@ def _app_tables(conn: Connection) -> set[str]:
     return set(inspect(conn).get_table_names()) - {"alembic_version"}
 
 
-def _lacks_columns(conn: Connection, metadata: MetaData) -> bool:
-    """Whether a table of the models lacks one of its columns in the database."""
+def _schema(conn: Connection) -> dict[str, set[str]]:
+    """The app's tables in the database and their column names."""
     inspector = inspect(conn)
-    for name, table in metadata.tables.items():
-        have = {c["name"] for c in inspector.get_columns(name)}
-        if any(column.name not in have for column in table.columns):
-            return True
-    return False
+    return {
+        name: {c["name"] for c in inspector.get_columns(name)}
+        for name in inspector.get_table_names()
+        if name != "alembic_version"
+    }
+
+
+def _models_schema(metadata: MetaData) -> dict[str, set[str]]:
+    return {name: {c.name for c in table.columns} for name, table in metadata.tables.items()}
+
+
+def _initial_schema() -> dict[str, set[str]]:
+    """The tables and columns of the initial revision, as it builds them (on a scratch SQLite)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/initial.db"
+        engine = make_engine(url)
+        try:
+            with engine.begin() as conn:
+                command.upgrade(alembic_config(url, conn), INITIAL_REVISION)
+                return _schema(conn)
+        finally:
+            engine.dispose()
 
 
 def upgrade(url: str) -> str:
@@ -89,21 +106,27 @@ def upgrade(url: str) -> str:
             if before is None and existing:
                 from sqlmodel import SQLModel
 
-                missing = set(SQLModel.metadata.tables) - existing
-                if missing:
-                    raise RuntimeError(
-                        "database has tables but no migration history, and lacks "
-                        f"{sorted(missing)}: migrate it by hand"
-                    )
-                # Created by create_all (dev): adopt it rather than fail on "table exists". One
-                # created before a later revision lacks that revision's columns: adopt it at the
-                # initial revision and upgrade it from there.
-                if _lacks_columns(conn, SQLModel.metadata):
+                # Created by create_all (dev): adopt it rather than fail on "table exists" — at
+                # head when it holds all of the models, at the initial revision (then upgraded)
+                # when it is exactly that revision's schema (made before the later ones).
+                schema = _schema(conn)
+                wanted = _models_schema(SQLModel.metadata)
+                if all(columns <= schema.get(name, set()) for name, columns in wanted.items()):
+                    command.stamp(cfg, "head")
+                    return f"adopted an existing schema at {head_revision()}"
+                if schema == _initial_schema():
                     command.stamp(cfg, INITIAL_REVISION)
                     command.upgrade(cfg, "head")
                     return f"adopted an existing schema at {INITIAL_REVISION}, upgraded to head"
-                command.stamp(cfg, "head")
-                return f"adopted an existing schema at {head_revision()}"
+                missing = sorted(set(wanted) - existing) or sorted(
+                    f"{name}.{column}"
+                    for name, columns in wanted.items()
+                    for column in columns - schema.get(name, set())
+                )
+                raise RuntimeError(
+                    "database has tables but no migration history, and lacks "
+                    f"{missing}: migrate it by hand"
+                )
             command.upgrade(cfg, "head")
             after = current_revision(conn)
         return f"at {after}" if before == after else f"upgraded {before} -> {after}"

@@ -102,3 +102,14 @@ def test_a_dev_database_created_before_0002_is_adopted_and_upgraded(url: str) ->
         assert not migrate.pending_changes(url)
     finally:
         engine.dispose()
+
+
+def test_a_database_of_unknown_shape_is_not_adopted(url: str) -> None:
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text('CREATE TABLE "user" (id INTEGER PRIMARY KEY)'))
+        with pytest.raises(RuntimeError, match="migrate it by hand"):
+            migrate.upgrade(url)
+    finally:
+        engine.dispose()
