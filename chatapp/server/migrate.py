@@ -79,14 +79,21 @@ def _models_schema(metadata: MetaData) -> dict[str, set[str]]:
     return {name: {c.name for c in table.columns} for name, table in metadata.tables.items()}
 
 
+def _base_revision() -> str:
+    """The first revision of the scripts."""
+    base = ScriptDirectory.from_config(alembic_config("sqlite://")).get_base()
+    assert isinstance(base, str)
+    return base
+
+
 def _initial_schema() -> dict[str, set[str]]:
-    """The tables and columns of the initial revision, as it builds them (on a scratch SQLite)."""
+    """The tables and columns of the first revision, as it builds them (on a scratch SQLite)."""
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/initial.db"
         engine = make_engine(url)
         try:
             with engine.begin() as conn:
-                command.upgrade(alembic_config(url, conn), INITIAL_REVISION)
+                command.upgrade(alembic_config(url, conn), _base_revision())
                 return _schema(conn)
         finally:
             engine.dispose()
@@ -107,7 +114,7 @@ def upgrade(url: str) -> str:
                 from sqlmodel import SQLModel
 
                 # Created by create_all (dev): adopt it rather than fail on "table exists" — at
-                # head when it holds all of the models, at the initial revision (then upgraded)
+                # head when it holds all of the models, at the first revision (then upgraded)
                 # when it is exactly that revision's schema (made before the later ones).
                 schema = _schema(conn)
                 wanted = _models_schema(SQLModel.metadata)
@@ -115,9 +122,10 @@ def upgrade(url: str) -> str:
                     command.stamp(cfg, "head")
                     return f"adopted an existing schema at {head_revision()}"
                 if schema == _initial_schema():
-                    command.stamp(cfg, INITIAL_REVISION)
+                    base = _base_revision()
+                    command.stamp(cfg, base)
                     command.upgrade(cfg, "head")
-                    return f"adopted an existing schema at {INITIAL_REVISION}, upgraded to head"
+                    return f"adopted an existing schema at {base}, upgraded to head"
                 missing = sorted(set(wanted) - existing) or sorted(
                     f"{name}.{column}"
                     for name, columns in wanted.items()
