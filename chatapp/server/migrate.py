@@ -25,7 +25,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import MetaData, inspect, text
 from sqlalchemy.engine import Connection, Engine
 
 from chatapp.core.db import make_engine, normalise_url
@@ -66,6 +66,40 @@ def _app_tables(conn: Connection) -> set[str]:
     return set(inspect(conn).get_table_names()) - {"alembic_version"}
 
 
+def _schema(conn: Connection) -> dict[str, set[str]]:
+    """The app's tables in the database and their column names."""
+    inspector = inspect(conn)
+    return {
+        name: {c["name"] for c in inspector.get_columns(name)}
+        for name in inspector.get_table_names()
+        if name != "alembic_version"
+    }
+
+
+def _models_schema(metadata: MetaData) -> dict[str, set[str]]:
+    return {name: {c.name for c in table.columns} for name, table in metadata.tables.items()}
+
+
+def _base_revision() -> str:
+    """The first revision of the scripts."""
+    base = ScriptDirectory.from_config(alembic_config("sqlite://")).get_base()
+    assert isinstance(base, str)
+    return base
+
+
+def _initial_schema() -> dict[str, set[str]]:
+    """The tables and columns of the first revision, as it builds them (on a scratch SQLite)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/initial.db"
+        engine = make_engine(url)
+        try:
+            with engine.begin() as conn:
+                command.upgrade(alembic_config(url, conn), _base_revision())
+                return _schema(conn)
+        finally:
+            engine.dispose()
+
+
 def upgrade(url: str) -> str:
     """Brings the database at `url` to head; returns what was done, for the start-up log."""
     engine = make_engine(url)
@@ -80,15 +114,28 @@ def upgrade(url: str) -> str:
             if before is None and existing:
                 from sqlmodel import SQLModel
 
-                missing = set(SQLModel.metadata.tables) - existing
-                if missing:
-                    raise RuntimeError(
-                        "database has tables but no migration history, and lacks "
-                        f"{sorted(missing)}: migrate it by hand"
-                    )
-                # Created by create_all (dev): adopt it rather than fail on "table exists".
-                command.stamp(cfg, "head")
-                return f"adopted an existing schema at {head_revision()}"
+                # Created by create_all (dev): adopt it rather than fail on "table exists" — at
+                # head when it holds all of the models, at the first revision (then upgraded)
+                # when it is exactly that revision's schema (made before the later ones).
+                schema = _schema(conn)
+                wanted = _models_schema(SQLModel.metadata)
+                if all(columns <= schema.get(name, set()) for name, columns in wanted.items()):
+                    command.stamp(cfg, "head")
+                    return f"adopted an existing schema at {head_revision()}"
+                if schema == _initial_schema():
+                    base = _base_revision()
+                    command.stamp(cfg, base)
+                    command.upgrade(cfg, "head")
+                    return f"adopted an existing schema at {base}, upgraded to head"
+                missing = sorted(set(wanted) - existing) or sorted(
+                    f"{name}.{column}"
+                    for name, columns in wanted.items()
+                    for column in columns - schema.get(name, set())
+                )
+                raise RuntimeError(
+                    "database has tables but no migration history, and lacks "
+                    f"{missing}: migrate it by hand"
+                )
             command.upgrade(cfg, "head")
             after = current_revision(conn)
         return f"at {after}" if before == after else f"upgraded {before} -> {after}"

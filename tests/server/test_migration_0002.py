@@ -86,3 +86,30 @@ def test_0002_adds_reasoning_and_ending_to_existing_rows(url: str) -> None:
             assert conn.execute(text("SELECT content FROM message")).scalar() == "old answer"
     finally:
         engine.dispose()
+
+
+def test_a_dev_database_created_before_0002_is_adopted_and_upgraded(url: str) -> None:
+    """A database `create_all` made before 0002 (no migration history): adopted at 0001 and
+    upgraded, not stamped at head without the new columns."""
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            command.upgrade(migrate.alembic_config(url, conn), "0001")
+            conn.execute(text("DROP TABLE alembic_version"))
+        assert "upgraded to head" in migrate.upgrade(url)
+        with engine.begin() as conn:
+            assert conn.execute(text("SELECT count(reasoning) FROM message")).scalar() == 0
+        assert not migrate.pending_changes(url)
+    finally:
+        engine.dispose()
+
+
+def test_a_database_of_unknown_shape_is_not_adopted(url: str) -> None:
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text('CREATE TABLE "user" (id INTEGER PRIMARY KEY)'))
+        with pytest.raises(RuntimeError, match="migrate it by hand"):
+            migrate.upgrade(url)
+    finally:
+        engine.dispose()
