@@ -16,6 +16,7 @@ import logging
 import math
 import threading
 import time
+from dataclasses import replace
 from datetime import datetime
 
 from limits import RateLimitItemPerMinute
@@ -78,6 +79,7 @@ def admit_call(
     source: str = "chat",
     provider: str = "",
     conversation_id: str | None = None,
+    charge: bool = True,
     now: datetime | None = None,
 ) -> Hold:
     """Runs the rule chain for a call and reserves its estimate.
@@ -87,12 +89,16 @@ def admit_call(
         prompt_tokens: the estimated tokens of what is sent (history included).
         reply_tokens: the most the answer may take (the call's max_tokens).
         max_message_chars: the server's message size, used when the plan sets none.
+        charge: False when the user pays the provider themselves (their own API key): every
+            rule but the quota applies, and the call is recorded at no charge.
 
     Raises:
         Refused: the first rule that refused (already audited and counted).
     """
     now = now or utcnow()
     row, terms = plans.plan_of(session, settings=settings, user_id=user_id, now=now)
+    if not charge:
+        terms = replace(terms, daily_free=None, charged=False)
     estimate = terms.units(model, prompt_tokens + reply_tokens)
     free_left = 0
     available: int | None = None
@@ -137,8 +143,6 @@ def admit_call(
 
 
 def _with_rate(facts: Facts, wait: int) -> Facts:
-    from dataclasses import replace
-
     return replace(facts, rate_retry_after_s=wait)
 
 

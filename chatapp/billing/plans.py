@@ -39,6 +39,8 @@ class PlanTerms:
     multipliers: dict[str, float]
     sends_per_minute: int  # 0: the server's setting
     max_message_chars: int  # 0: the server's setting
+    # False for a call the user pays for themselves (their own API key): recorded, never charged.
+    charged: bool = True
 
     def allows(self, model: str) -> bool:
         """True when the plan may use `model`."""
@@ -50,6 +52,8 @@ class PlanTerms:
 
     def units(self, model: str, tokens: int) -> int:
         """What `tokens` of `model` cost, rounded up (a call of one token is never free)."""
+        if not self.charged:
+            return 0
         return math.ceil(max(0, tokens) * self.multiplier(model))
 
 

@@ -33,6 +33,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from chatapp.billing.sensitive import StreamMasker
 from chatapp.chat import pace, store
 from chatapp.chat.providers import ChatModel
 from chatapp.core import metrics
@@ -99,6 +100,9 @@ class AnswerJob:
     # first token reaches the browser at once (see ChatState.follow).
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     task: asyncio.Task[None] | None = None
+    # What the answer owes (chat/charging.py): settled in the final save; its 敏感词 mask.
+    charge: Any = None
+    _masks: tuple[Any, Any] | None = None
     # The message and conversation rows as the final save left them: followers in this process
     # show the finished answer from these instead of reading them back.
     saved: tuple[Message, Conversation] | None = None
@@ -108,6 +112,9 @@ class AnswerJob:
     _stop_requested: bool = False
 
     def __post_init__(self) -> None:
+        mask = getattr(self.charge, "mask", None)
+        if mask is not None:  # text and reasoning each held back until no word can be split
+            self._masks = (StreamMasker(mask), StreamMasker(mask))
         if self.request.prefix:
             self.parts.append(self.request.prefix)
             self.length = len(self.request.prefix)
@@ -141,20 +148,34 @@ class AnswerJob:
         if isinstance(event, ReasoningDelta):
             if self.reasoning_started_at is None:
                 self.reasoning_started_at = self.clock()
-            self.reasoning_parts.append(event.text)
-            self.reasoning_length += len(event.text)
+            self._add_reasoning(self._masks[1].feed(event.text) if self._masks else event.text)
         elif isinstance(event, TextDelta | RefusalDelta):
             # A refusal is shown where the answer would be, and named as a refusal.
             self.refused = self.refused or isinstance(event, RefusalDelta)
             if self.reasoning_started_at is not None and self.reasoning_ended_at is None:
                 self.reasoning_ended_at = self.clock()
-            self.parts.append(event.text)
-            self.length += len(event.text)
+            self._add_text(self._masks[0].feed(event.text) if self._masks else event.text)
         else:
             return
         if self.first_token_at is None:
             self.first_token_at = self.clock()
         self.changed.set()
+
+    def _add_text(self, text: str) -> None:
+        if text:
+            self.parts.append(text)
+            self.length += len(text)
+
+    def _add_reasoning(self, text: str) -> None:
+        if text:
+            self.reasoning_parts.append(text)
+            self.reasoning_length += len(text)
+
+    def _flush_masks(self) -> None:
+        """What the 敏感词 masks still hold back, at the end of the stream."""
+        if self._masks is not None:
+            self._add_reasoning(self._masks[1].flush())
+            self._add_text(self._masks[0].flush())
 
     async def run(self) -> None:
         """Consumes the model stream; always leaves the row in a final state."""
@@ -172,6 +193,7 @@ class AnswerJob:
                     usage = event.usage
                 elif getattr(event, "text", ""):
                     self._add(event)
+            self._flush_masks()
             self.status = "done"
             self.ending = ending_of(
                 self.finish_reason,
@@ -198,6 +220,7 @@ class AnswerJob:
                 log.warning("answer %s failed: %s", self.message_id, self.error_code)
         finally:
             checkpointer.discard(self)
+            self._flush_masks()
             if self.reasoning_started_at is not None and self.reasoning_ended_at is None:
                 self.reasoning_ended_at = self.clock()
             fields: dict[str, Any] = {
@@ -213,17 +236,19 @@ class AnswerJob:
                 fields["prompt_tokens"] = getattr(usage, "prompt_tokens", None)
                 fields["completion_tokens"] = getattr(usage, "completion_tokens", None)
                 fields["reasoning_tokens"] = getattr(usage, "reasoning_tokens", None) or None
-            await asyncio.shield(asyncio.to_thread(self._save, fields, True))
+            await asyncio.shield(asyncio.to_thread(self._save, fields, True, usage))
             metrics.answer_finished(self, fields.get("completion_tokens"))
             self.done.set()
             self.changed.set()
 
-    def _save(self, fields: dict[str, Any], final: bool) -> None:
+    def _save(self, fields: dict[str, Any], final: bool, usage: Any = None) -> None:
         try:
             with session_scope() as session:
                 msg = store.update_message(
                     session, user_id=self.user_id, message_id=self.message_id, **fields
                 )
+                if final and self.charge is not None:
+                    self._settle(session, usage)
                 if final and msg is not None:
                     conv = store.get_conversation(
                         session, user_id=self.user_id, conversation_id=msg.conversation_id
@@ -234,6 +259,22 @@ class AnswerJob:
                         self.saved = (msg, conv)
         except Exception:  # a failed checkpoint must not kill the stream; the next one retries
             log.exception("checkpoint of answer %s failed", self.message_id)
+
+    def _settle(self, session: Any, usage: Any) -> None:
+        """Books what the answer cost, in the final save's transaction (chat/charging.py)."""
+        from chatapp.chat import charging
+
+        first = self.first_token_at
+        charging.settle(
+            session,
+            self.charge,
+            usage=usage,
+            text=self.text,
+            reasoning=self.reasoning,
+            failed=self.status == "error",
+            first_token_ms=None if first is None else round((first - self.started_at) * 1000),
+            error_code=self.error_code,
+        )
 
     def cancel(self) -> None:
         """Stops the answer: cancels the upstream request; what arrived is kept as 'stopped'."""
@@ -307,10 +348,19 @@ _jobs: dict[int, AnswerJob] = {}
 
 
 def start_answer(
-    *, user_id: int, message_id: int, request: AnswerRequest, client: ChatModel
+    *,
+    user_id: int,
+    message_id: int,
+    request: AnswerRequest,
+    client: ChatModel,
+    charge: Any = None,
 ) -> AnswerJob:
-    """Starts streaming an answer in this process; the job is findable by `get_job` until done."""
-    job = AnswerJob(user_id=user_id, message_id=message_id, request=request, client=client)
+    """Starts streaming an answer in this process; the job is findable by `get_job` until done.
+
+    `charge` (chat/charging.py) is settled when the answer ends and masks its 敏感词."""
+    job = AnswerJob(
+        user_id=user_id, message_id=message_id, request=request, client=client, charge=charge
+    )
     _jobs[message_id] = job
     metrics.answer_started()
     pace.stream_started()

@@ -198,6 +198,16 @@ class ModelRouter:
         offered = self.model_ids(own_key=own_key)
         return model if model in offered else offered[0]
 
+    def provider_name(self, model: str, *, own_key: bool = False) -> str:
+        """Who serves `model`, for the usage ledger: a provider's name, "own_key" for a user's
+        own key, "demo" for the offline demo model."""
+        if own_key:
+            return "own_key"
+        provider = self._by_model.get(model)
+        if provider is not None:
+            return provider.name
+        return "demo" if self.demo else ""
+
     def client_for(
         self, model: str, *, api_key: str | None = None, base_url: str | None = None
     ) -> ChatModel:

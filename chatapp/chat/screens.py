@@ -17,7 +17,7 @@ from typing import NamedTuple
 from sqlmodel import Session
 
 from chatapp import preferences
-from chatapp.chat import answers, conversations, store
+from chatapp.chat import answers, charging, conversations, store
 from chatapp.chat.conversations import AnswerRequest, Turn
 from chatapp.chat.items import ConversationItem, MessageItem, conversation_item, message_item
 from chatapp.chat.providers import get_router
@@ -106,6 +106,8 @@ class StartedTurn:
     view: ConversationView | None
     # The list's first rows, when they were asked for (a conversation created by this turn).
     listing: ListPage | None
+    # What the answer owes (reserved by the rule chain) and how its text is masked.
+    charge: charging.Charge | None = None
 
 
 def list_page(session: Session, *, user_id: int, query: str, limit: int, lang: str) -> ListPage:
@@ -219,7 +221,8 @@ def start_turn(
         The turn, the model request, the user's own credentials and what to show.
 
     Raises:
-        InvalidInput, NotFound, spend.SendLimited: from the use case (nothing is stored then).
+        InvalidInput, NotFound, spend.SendLimited, billing.rules.Refused: from the use case or
+            the rule chain (nothing is stored then).
     """
     settings = get_settings()
     with session_scope() as session:
@@ -230,6 +233,16 @@ def start_turn(
         # The user's own API key, if they saved one (settings page); decrypted only here.
         api_key, base_url = preferences.user_credentials(
             session, user_id=user_id, box=box_for(settings)
+        )
+        # Last of the turn's writes: a refusal rolls the whole turn back (nothing is stored).
+        request, charge = charging.admit_turn(
+            session,
+            settings=settings,
+            user_id=user_id,
+            turn=turn,
+            request=request,
+            provider=get_router().provider_name(request.model, own_key=bool(api_key)),
+            own_key=bool(api_key),
         )
         appended = _appended(session, user_id=user_id, turn=turn, lang=lang) if appending else None
         view = (
@@ -243,7 +256,7 @@ def start_turn(
         if list_query is not None:
             query, limit = list_query
             listing = list_page(session, user_id=user_id, query=query, limit=limit, lang=lang)
-    return StartedTurn(turn, request, api_key, base_url, appended, view, listing)
+    return StartedTurn(turn, request, api_key, base_url, appended, view, listing, charge)
 
 
 def _appended(session: Session, *, user_id: int, turn: Turn, lang: str) -> AppendedTurn | None:

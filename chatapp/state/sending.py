@@ -20,6 +20,7 @@ import reflex as rx
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
+from chatapp.billing import rules
 from chatapp.chat import answers, conversations, organize, screens, send_gate, spend
 from chatapp.chat.conversations import Turn
 from chatapp.chat.items import PENDING_ANSWER_ID, keep_keys, pending_items
@@ -107,6 +108,9 @@ class Sending(AnswerFollower, ConversationList, mixin=True):
         except spend.SendLimited as exc:
             self.notice = spend.describe(exc, lang)
             return None
+        except rules.Refused as exc:  # the rule chain (plan, 敏感词, quota…): says what to do
+            self.notice = rules.describe(exc.refusal, lang)
+            return None
         except InvalidInput as exc:
             self.notice = user_message(exc.reason, lang)
             return None
@@ -145,6 +149,7 @@ class Sending(AnswerFollower, ConversationList, mixin=True):
                 client=router.client_for(
                     started.request.model, api_key=started.api_key, base_url=started.base_url
                 ),
+                charge=started.charge,
             )
             # This tab's follower may skip re-checking what was just checked (see `follow`).
             stream_push.grant(
