@@ -6,6 +6,7 @@
                                      Bearer or a METRICS_ALLOW address (loopback), else 401/403
     GET  /api/v1/client-config       what the page's scripts need (image hosts allowed)
     /api/v1/auth/…                   login, verify, logout, the page's session handoff (api/auth.py)
+    GET  /api/v1/admin/usage         admins' usage JSON per day and model (api/admin.py)
     POST /api/v1/dev/wx/simulate     dev only: the WeChat simulator (absent in prod)
 
 While the database or Redis is down every route here answers 503 with a reason (api/auth.py).
@@ -21,6 +22,7 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
+from chatapp.api.admin import add_admin_routes
 from chatapp.api.auth import ILLEGAL, OK, add_auth_routes, add_outage_handlers, bearer_or_cookie
 from chatapp.api.forms import BadForm, TooLarge, client_ip, read_capped, read_form
 from chatapp.api.health import add_health_routes
@@ -110,6 +112,7 @@ def build_api(
         return Response(reply, media_type="application/xml")
 
     add_auth_routes(app, settings, login_guard)
+    add_admin_routes(app, settings)
 
     if settings.is_dev:
         # The simulator exists only in dev: in prod this route is never registered.
