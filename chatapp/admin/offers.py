@@ -1,4 +1,5 @@
-"""The operator console's use cases for what is offered: plans, the 敏感词 list, redeem codes.
+"""The operator console's use cases for what is offered: plans, the 敏感词 list, redeem codes
+(and a user's redeeming of a code, audited alongside).
 
 Like `admin.console`, each takes the session first and the acting user's id, starts with
 `access.require_admin`, and writes an audit row in the same transaction as the change (the
@@ -285,3 +286,20 @@ def plan_choices(session: Session, *, settings: Settings, actor_id: int) -> list
     """(id, name) of every plan, for the selects of the users and codes tabs."""
     return [(str(p.id), p.name) for p in list_plans(session, settings=settings, actor_id=actor_id)]
 
+
+
+def redeem(session: Session, *, settings: Settings, user_id: int, raw_code: str) -> credits.Credit:
+    """A user (any user: this is not an admin use case) redeems a code; audited as `redeem`.
+
+    Raises:
+        InvalidInput: `credits.redeem`'s reasons (malformed, unknown or used, expired).
+    """
+    got = credits.redeem(session, settings=settings, user_id=user_id, raw_code=raw_code)
+    audit.record(
+        session,
+        action="redeem",
+        actor_id=user_id,
+        target=f"user:{user_id}",
+        detail={"units": got.amount, "plan": got.plan_name, "days": got.plan_days},
+    )
+    return got

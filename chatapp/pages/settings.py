@@ -1,5 +1,5 @@
 # pyright: reportAttributeAccessIssue=false, reportReturnType=false
-"""The settings page `/settings`: appearance, chat defaults and the user's own API key."""
+"""The settings page `/settings`: appearance, chat defaults, the user's own API key, and usage."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import reflex as rx
 from chatapp.components.confirm_dialog import confirm_dialog
 from chatapp.components.layout import shell
 from chatapp.components.text import LABEL_THUMBS, t
+from chatapp.components.usage_card import usage_card
 from chatapp.roles.items import RoleChoice
 from chatapp.state.auth import AuthState
 from chatapp.state.settings import ModelChoice, SettingsState
@@ -246,6 +247,7 @@ def _main() -> rx.Component:
                 _appearance(),
                 _chat(),
                 _api(),
+                usage_card(),
                 _sessions(),
                 class_name="settings-inner",
             ),
