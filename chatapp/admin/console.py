@@ -80,7 +80,9 @@ def load_dashboard(
 def _chart_days(settings: Settings, now: datetime | None) -> list[str]:
     """The chart's operator days, oldest first, ending today."""
     last = datetime.fromisoformat(plans.today(settings, now))
-    return [(last - timedelta(days=CHART_DAYS - 1 - i)).date().isoformat() for i in range(CHART_DAYS)]
+    return [
+        (last - timedelta(days=CHART_DAYS - 1 - i)).date().isoformat() for i in range(CHART_DAYS)
+    ]
 
 
 def usage_json(
@@ -108,7 +110,10 @@ def find_users(
     """A page of the user list."""
     access.require_admin(session, settings=settings, user_id=actor_id)
     return users.list_users(
-        session, settings=settings, query=query, sort=sort if sort in users.SORTS else "recent",
+        session,
+        settings=settings,
+        query=query,
+        sort=sort if sort in users.SORTS else "recent",
         offset=offset,
     )
 

@@ -287,7 +287,6 @@ def plan_choices(session: Session, *, settings: Settings, actor_id: int) -> list
     return [(str(p.id), p.name) for p in list_plans(session, settings=settings, actor_id=actor_id)]
 
 
-
 def redeem(session: Session, *, settings: Settings, user_id: int, raw_code: str) -> credits.Credit:
     """A user (any user: this is not an admin use case) redeems a code; audited as `redeem`.
 

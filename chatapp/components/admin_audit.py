@@ -26,8 +26,9 @@ def audit_tab() -> rx.Component:
     return rx.box(
         rx.flex(
             rx.select.root(
-                rx.select.trigger(aria_label=t("admin.audit.filter"), id="audit-filter",
-                                  min_width="180px"),
+                rx.select.trigger(
+                    aria_label=t("admin.audit.filter"), id="audit-filter", min_width="180px"
+                ),
                 rx.select.content(
                     rx.select.item(t("admin.audit.all"), value="all"),
                     *(rx.select.item(a, value=a) for a in ACTIONS if a),
@@ -37,14 +38,20 @@ def audit_tab() -> rx.Component:
                 on_change=S.set_action,
             ),
             rx.box(flex="1"),
-            rx.button(rx.icon("download", size=16), t("admin.audit.export"), variant="soft",
-                      on_click=S.export, id="audit-export"),
+            rx.button(
+                rx.icon("download", size=16),
+                t("admin.audit.export"),
+                variant="soft",
+                on_click=S.export,
+                id="audit-export",
+            ),
             gap="2",
             align="center",
             class_name="admin-toolbar",
         ),
-        rx.cond(S.error != "", rx.callout(S.error, icon="triangle-alert", color_scheme="red",
-                                          size="1")),
+        rx.cond(
+            S.error != "", rx.callout(S.error, icon="triangle-alert", color_scheme="red", size="1")
+        ),
         rx.box(
             rx.box(
                 rx.el.table(
@@ -67,8 +74,9 @@ def audit_tab() -> rx.Component:
             rx.cond(
                 S.has_more,
                 rx.flex(
-                    rx.button(t("admin.audit.older"), variant="soft", on_click=S.older,
-                              id="audit-older"),
+                    rx.button(
+                        t("admin.audit.older"), variant="soft", on_click=S.older, id="audit-older"
+                    ),
                     class_name="btn-row end",
                 ),
             ),

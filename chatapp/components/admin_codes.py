@@ -25,13 +25,17 @@ def _form() -> rx.Component:
                 field("admin.codes.name", rx.input(name="name", max_length=64, id="codes-name")),
                 field(
                     "admin.codes.count",
-                    rx.input(name="count", default_value="10", max_length=6, id="codes-count",
-                             input_mode="numeric"),
+                    rx.input(
+                        name="count",
+                        default_value="10",
+                        max_length=6,
+                        id="codes-count",
+                        input_mode="numeric",
+                    ),
                 ),
                 field(
                     "admin.codes.amount",
-                    rx.input(name="amount", max_length=13, id="codes-amount",
-                             input_mode="numeric"),
+                    rx.input(name="amount", max_length=13, id="codes-amount", input_mode="numeric"),
                 ),
                 field(
                     "admin.codes.expires",
@@ -50,15 +54,17 @@ def _form() -> rx.Component:
                 ),
                 field(
                     "admin.codes.plan_days",
-                    rx.input(name="plan_days", max_length=5, id="codes-plan-days",
-                             input_mode="numeric"),
+                    rx.input(
+                        name="plan_days", max_length=5, id="codes-plan-days", input_mode="numeric"
+                    ),
                 ),
                 class_name="form-grid",
             ),
             outcome(S.result, S.error, "codes"),
             rx.flex(
-                rx.button(t("admin.codes.create"), type="submit", color_scheme="green",
-                          id="codes-create"),
+                rx.button(
+                    t("admin.codes.create"), type="submit", color_scheme="green", id="codes-create"
+                ),
                 class_name="btn-row end",
             ),
             on_submit=S.create,
@@ -75,13 +81,25 @@ def _new_codes() -> rx.Component:
         rx.box(
             rx.heading(t("admin.codes.shown_once"), as_="h3", size="3", class_name="card-title"),
             rx.text(t("admin.codes.shown_once.hint"), class_name="hint"),
-            rx.box(rx.foreach(S.new_codes, lambda c: rx.el.li(c)), class_name="code-list mono",
-                   id="codes-new", as_="ul"),
+            rx.box(
+                rx.foreach(S.new_codes, lambda c: rx.el.li(c)),
+                class_name="code-list mono",
+                id="codes-new",
+                as_="ul",
+            ),
             rx.flex(
-                rx.button(t("admin.codes.hide"), variant="soft", color_scheme="gray",
-                          on_click=S.hide_codes),
-                rx.button(rx.icon("download", size=16), t("admin.codes.download"),
-                          on_click=S.download, id="codes-download"),
+                rx.button(
+                    t("admin.codes.hide"),
+                    variant="soft",
+                    color_scheme="gray",
+                    on_click=S.hide_codes,
+                ),
+                rx.button(
+                    rx.icon("download", size=16),
+                    t("admin.codes.download"),
+                    on_click=S.download,
+                    id="codes-download",
+                ),
                 class_name="btn-row end",
             ),
             class_name="settings-card",
@@ -94,8 +112,11 @@ def _batch(b: rx.Var[BatchItem]) -> rx.Component:
         rx.el.td(b.name),
         rx.el.td(b.value),
         rx.el.td(rx.cond(b.expires == "", "—", b.expires)),
-        rx.el.td(b.used.to_string() + " / " + b.total.to_string(), class_name="num",
-                 id="batch-used-" + b.id.to_string()),
+        rx.el.td(
+            b.used.to_string() + " / " + b.total.to_string(),
+            class_name="num",
+            id="batch-used-" + b.id.to_string(),
+        ),
     )
 
 

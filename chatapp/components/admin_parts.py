@@ -70,7 +70,11 @@ def outcome(result: Any, error: Any, prefix: str) -> rx.Component:
         rx.cond(
             error != "",
             rx.callout(
-                error, icon="triangle-alert", color_scheme="red", size="1", id=f"{prefix}-error",
+                error,
+                icon="triangle-alert",
+                color_scheme="red",
+                size="1",
+                id=f"{prefix}-error",
                 role="alert",
             ),
         ),

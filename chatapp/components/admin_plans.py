@@ -59,12 +59,23 @@ def _form() -> rx.Component:
             rx.box(*(_input(*f) for f in FIELDS), class_name="form-grid"),
             rx.cond(
                 (S.error != "") & (S.error_field == ""),
-                rx.callout(S.error, icon="triangle-alert", color_scheme="red", size="1",
-                           id="plan-error", role="alert"),
+                rx.callout(
+                    S.error,
+                    icon="triangle-alert",
+                    color_scheme="red",
+                    size="1",
+                    id="plan-error",
+                    role="alert",
+                ),
             ),
             rx.flex(
-                rx.button(t("common.cancel"), type="button", variant="soft", color_scheme="gray",
-                          on_click=S.close_form),
+                rx.button(
+                    t("common.cancel"),
+                    type="button",
+                    variant="soft",
+                    color_scheme="gray",
+                    on_click=S.close_form,
+                ),
                 rx.button(t("common.save"), type="submit", color_scheme="green", id="plan-save"),
                 class_name="btn-row end",
             ),
@@ -94,20 +105,36 @@ def _card(plan: rx.Var[PlanItem]) -> rx.Component:
             rx.cond(
                 plan.is_default,
                 rx.fragment(),
-                rx.button(t("admin.plans.make_default"), size="1", variant="ghost",
-                          on_click=S.make_default(plan.id),
-                          id="plan-default-" + plan.id.to_string()),
+                rx.button(
+                    t("admin.plans.make_default"),
+                    size="1",
+                    variant="ghost",
+                    on_click=S.make_default(plan.id),
+                    id="plan-default-" + plan.id.to_string(),
+                ),
             ),
-            rx.button(t("common.edit"), size="1", variant="soft", on_click=S.edit_plan(plan.id),
-                      id="plan-edit-" + plan.id.to_string()),
+            rx.button(
+                t("common.edit"),
+                size="1",
+                variant="soft",
+                on_click=S.edit_plan(plan.id),
+                id="plan-edit-" + plan.id.to_string(),
+            ),
             align="center",
             gap="2",
         ),
         rx.box(
-            _chip("admin.plans.daily_free",
-                  rx.cond(plan.daily_free == "", t("admin.plans.no_quota"), plan.daily_free)),
-            _chip("admin.plans.models", rx.cond(plan.models == "", t("admin.plans.all_models"), plan.models)),
-            _chip("admin.plans.multipliers", rx.cond(plan.multipliers == "", "—", plan.multipliers)),
+            _chip(
+                "admin.plans.daily_free",
+                rx.cond(plan.daily_free == "", t("admin.plans.no_quota"), plan.daily_free),
+            ),
+            _chip(
+                "admin.plans.models",
+                rx.cond(plan.models == "", t("admin.plans.all_models"), plan.models),
+            ),
+            _chip(
+                "admin.plans.multipliers", rx.cond(plan.multipliers == "", "—", plan.multipliers)
+            ),
             _chip("admin.plans.sends_per_minute", plan.sends_per_minute),
             _chip("admin.plans.max_message_chars", plan.max_message_chars),
             class_name="detail-grid",
@@ -122,8 +149,9 @@ def plans_tab() -> rx.Component:
     return rx.box(
         rx.flex(
             rx.text(t("admin.plans.hint"), class_name="hint", flex="1"),
-            rx.button(rx.icon("plus", size=16), t("admin.plans.new"), on_click=S.new_plan,
-                      id="plan-new"),
+            rx.button(
+                rx.icon("plus", size=16), t("admin.plans.new"), on_click=S.new_plan, id="plan-new"
+            ),
             gap="3",
             align="center",
             class_name="admin-toolbar",

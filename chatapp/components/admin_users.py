@@ -108,7 +108,8 @@ def _figure(label_key: str, value) -> rx.Component:
 
 def _model_line(line: rx.Var[ModelLine]) -> rx.Component:
     return rx.el.tr(
-        rx.el.td(line.model), rx.el.td(line.calls, class_name="num"),
+        rx.el.td(line.model),
+        rx.el.td(line.calls, class_name="num"),
         rx.el.td(line.tokens, class_name="num"),
     )
 
@@ -136,7 +137,9 @@ def _actions() -> rx.Component:
             ),
             confirm_dialog(
                 trigger=rx.button(
-                    t("admin.users.revoke"), variant="soft", color_scheme="red",
+                    t("admin.users.revoke"),
+                    variant="soft",
+                    color_scheme="red",
                     id="admin-user-revoke",
                 ),
                 title_key="admin.users.revoke",
@@ -157,7 +160,9 @@ def _actions() -> rx.Component:
                 on_change=S.choose_plan,
             ),
             confirm_dialog(
-                trigger=rx.button(t("admin.users.plan.apply"), variant="soft", id="admin-user-plan-apply"),
+                trigger=rx.button(
+                    t("admin.users.plan.apply"), variant="soft", id="admin-user-plan-apply"
+                ),
                 title_key="admin.users.plan",
                 description_key="admin.users.plan.confirm",
                 confirm_key="common.confirm",
@@ -172,8 +177,11 @@ def _actions() -> rx.Component:
                 field(
                     "admin.users.amount",
                     rx.input(
-                        name="amount", placeholder="500 / -200", max_length=16,
-                        id="admin-user-amount", input_mode="numeric",
+                        name="amount",
+                        placeholder="500 / -200",
+                        max_length=16,
+                        id="admin-user-amount",
+                        input_mode="numeric",
                     ),
                 ),
                 field(
@@ -199,8 +207,11 @@ def _detail() -> rx.Component:
     return rx.box(
         rx.flex(
             rx.el.button(
-                rx.icon("chevron-left", size=18), t("nav.back"),
-                on_click=S.close_user, class_name="link-button back", id="admin-user-back",
+                rx.icon("chevron-left", size=18),
+                t("nav.back"),
+                on_click=S.close_user,
+                class_name="link-button back",
+                id="admin-user-back",
             ),
             rx.heading(u.name, as_="h3", size="4", id="admin-user-name"),
             rx.text(u.openid, class_name="hint mono"),
@@ -244,7 +255,9 @@ def users_tab() -> rx.Component:
         _search(),
         rx.cond(S.has_opened, rx.fragment(), outcome(S.result, S.error, "admin-users")),
         rx.box(
-            rx.box(_table(), class_name=rx.cond(S.has_opened, "users-list has-detail", "users-list")),
+            rx.box(
+                _table(), class_name=rx.cond(S.has_opened, "users-list has-detail", "users-list")
+            ),
             rx.cond(S.has_opened, _detail()),
             class_name="users-layout",
         ),

@@ -30,9 +30,15 @@ def words_tab() -> rx.Component:
             rx.flex(
                 rx.heading(t("admin.tab.words"), as_="h3", size="3", class_name="card-title"),
                 rx.badge(
-                    t("admin.words.version"), " ", S.version, " · ", S.count, " ",
+                    t("admin.words.version"),
+                    " ",
+                    S.version,
+                    " · ",
+                    S.count,
+                    " ",
                     t("admin.words.count"),
-                    id="words-version", variant="soft",
+                    id="words-version",
+                    variant="soft",
                 ),
                 align="center",
                 justify="between",
@@ -55,10 +61,20 @@ def words_tab() -> rx.Component:
                 class_name="drop-zone",
             ),
             # The modes are state (not form fields): they are saved with the list.
-            _mode("admin.words.refuse", "admin.words.refuse.hint", S.refuse_input,
-                  S.set_refuse_input, "words-refuse"),
-            _mode("admin.words.mask", "admin.words.mask.hint", S.mask_output,
-                  S.set_mask_output, "words-mask"),
+            _mode(
+                "admin.words.refuse",
+                "admin.words.refuse.hint",
+                S.refuse_input,
+                S.set_refuse_input,
+                "words-refuse",
+            ),
+            _mode(
+                "admin.words.mask",
+                "admin.words.mask.hint",
+                S.mask_output,
+                S.set_mask_output,
+                "words-mask",
+            ),
             rx.form(
                 rx.text_area(
                     name="words",
@@ -72,8 +88,9 @@ def words_tab() -> rx.Component:
                 ),
                 outcome(S.result, S.error, "words"),
                 rx.flex(
-                    rx.button(t("common.save"), type="submit", color_scheme="green",
-                              id="words-save"),
+                    rx.button(
+                        t("common.save"), type="submit", color_scheme="green", id="words-save"
+                    ),
                     class_name="btn-row end",
                 ),
                 on_submit=S.save,

@@ -39,8 +39,9 @@ def _chart() -> rx.Component:
                 rx.recharts.x_axis(data_key="day", interval="preserveStartEnd", **AXIS),
                 rx.recharts.y_axis(width=48, **AXIS),
                 tooltip(),
-                rx.recharts.bar(data_key="tokens", fill="#30a46c", radius=3,
-                                name=t("usage.col.tokens")),
+                rx.recharts.bar(
+                    data_key="tokens", fill="#30a46c", radius=3, name=t("usage.col.tokens")
+                ),
                 data=S.days,
                 width="100%",
                 height=200,
@@ -87,15 +88,20 @@ def usage_card() -> rx.Component:
             _figure("usage.balance", S.balance, "usage-balance"),
             _figure(
                 "usage.free_left",
-                rx.cond(S.quota, S.free_left.to_string() + " / " + S.free_daily.to_string(),
-                        t("usage.no_quota")),
+                rx.cond(
+                    S.quota,
+                    S.free_left.to_string() + " / " + S.free_daily.to_string(),
+                    t("usage.no_quota"),
+                ),
                 "usage-free-left",
             ),
             _figure("usage.today", S.today_tokens, "usage-today"),
             _figure("usage.month", S.month_tokens, "usage-month"),
             class_name="stat-grid",
         ),
-        rx.cond(S.estimated, rx.text(t("usage.estimated"), class_name="hint", id="usage-estimated")),
+        rx.cond(
+            S.estimated, rx.text(t("usage.estimated"), class_name="hint", id="usage-estimated")
+        ),
         _chart(),
         rx.cond(
             S.by_model.length() > 0,

@@ -58,7 +58,10 @@ def _tabs() -> rx.Component:
             ),
             class_name="admin-tabs",
         ),
-        *(rx.tabs.content(body(), value=value, class_name="admin-pane") for value, _, body, _ in TABS),
+        *(
+            rx.tabs.content(body(), value=value, class_name="admin-pane")
+            for value, _, body, _ in TABS
+        ),
         value=AdminState.tab,
         on_change=AdminState.select_tab,
     )

@@ -82,8 +82,8 @@ class AdminState(rx.State):
     calls_today: int = 0
     tokens_today: int = 0
     errors_today: int = 0
-    first_token_p50: str = "—"
-    first_token_p95: str = "—"
+    ttft_p50: str = "—"
+    ttft_p95: str = "—"
     tokens_by_day: list[dict[str, Any]] = []
     series: list[dict[str, str]] = []  # {"model", "color"} per stacked bar
     calls_by_hour: list[dict[str, Any]] = []
@@ -123,8 +123,8 @@ class AdminState(rx.State):
             s.tokens_today,
             s.errors_today,
         )
-        self.first_token_p50 = "—" if s.first_token_p50_ms is None else f"{s.first_token_p50_ms} ms"
-        self.first_token_p95 = "—" if s.first_token_p95_ms is None else f"{s.first_token_p95_ms} ms"
+        self.ttft_p50 = "—" if s.first_token_p50_ms is None else f"{s.first_token_p50_ms} ms"
+        self.ttft_p95 = "—" if s.first_token_p95_ms is None else f"{s.first_token_p95_ms} ms"
         self.tokens_by_day = board.tokens_by_day
         self.series = [
             {"model": m, "color": PALETTE[i % len(PALETTE)]} for i, m in enumerate(board.models)

@@ -16,7 +16,11 @@ from chatapp.i18n import translate
 from chatapp.state.admin import admin_call, error_text, lang_of
 
 # parse_plan's reasons → the form field they are about (plan_bad_number names its own).
-_FIELD_OF = {"plan_name_required": "name", "plan_name_taken": "name", "plan_bad_ratio": "multipliers"}
+_FIELD_OF = {
+    "plan_name_required": "name",
+    "plan_name_taken": "name",
+    "plan_bad_ratio": "multipliers",
+}
 
 
 @dataclass
@@ -105,7 +109,9 @@ class AdminPlansState(rx.State):
             self.result = ""
             self.error = error_text(exc, lang)
             reason = getattr(exc, "reason", "")
-            self.error_field = exc.detail if reason == "plan_bad_number" else _FIELD_OF.get(reason, "")  # type: ignore[union-attr]
+            self.error_field = (
+                exc.detail if reason == "plan_bad_number" else _FIELD_OF.get(reason, "")
+            )  # type: ignore[union-attr]
             return
         self.form_open = False
         self.error = self.error_field = ""

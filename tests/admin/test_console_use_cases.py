@@ -67,11 +67,18 @@ def test_every_change_is_audited(session, settings, boss, users):
     offers.make_default(session, settings=settings, actor_id=boss, plan_id=plan.id)
     console.move_user(session, settings=settings, actor_id=boss, user_id=alice, plan_id=plan.id)
     console.freeze_user(session, settings=settings, actor_id=boss, user_id=alice, frozen=True)
-    assert console.credit_user(
-        session, settings=settings, actor_id=boss, user_id=alice, amount="+1,500", reason="gift"
-    ) == 1500
+    assert (
+        console.credit_user(
+            session, settings=settings, actor_id=boss, user_id=alice, amount="+1,500", reason="gift"
+        )
+        == 1500
+    )
     view = offers.save_words(
-        session, settings=settings, actor_id=boss, text="甲\n\n乙\n甲", refuse_input=True,
+        session,
+        settings=settings,
+        actor_id=boss,
+        text="甲\n\n乙\n甲",
+        refuse_input=True,
         mask_output=False,
     )
     assert (view.count, view.version) == (2, 1)
@@ -101,7 +108,10 @@ def test_every_change_is_audited(session, settings, boss, users):
 def test_a_used_code_counts_in_its_batch(session, settings, boss, users):
     alice, _ = users
     made = offers.create_codes(
-        session, settings=settings, actor_id=boss, fields={"name": "双十二", "count": "2", "amount": "9"}
+        session,
+        settings=settings,
+        actor_id=boss,
+        fields={"name": "双十二", "count": "2", "amount": "9"},
     )
     credits.redeem(session, settings=settings, user_id=alice, raw_code=made.codes[0])
     session.commit()
@@ -128,7 +138,10 @@ def test_a_bad_batch_form_is_named(session, settings, boss, fields, reason):
 def test_a_code_expires_at_the_end_of_its_day(session, settings, boss):
     day = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
     made = offers.create_codes(
-        session, settings=settings, actor_id=boss, fields={"count": "1", "amount": "1", "expires": day}
+        session,
+        settings=settings,
+        actor_id=boss,
+        fields={"count": "1", "amount": "1", "expires": day},
     )
     assert made.batch.expires == day
 
@@ -145,8 +158,12 @@ def test_a_bad_balance_change_is_named(session, settings, boss, users, amount, r
 def test_a_too_long_word_names_its_line(session, settings, boss):
     with pytest.raises(InvalidInput) as caught:
         offers.save_words(
-            session, settings=settings, actor_id=boss, text="ok\n" + "长" * 65,
-            refuse_input=True, mask_output=True,
+            session,
+            settings=settings,
+            actor_id=boss,
+            text="ok\n" + "长" * 65,
+            refuse_input=True,
+            mask_output=True,
         )
     assert (caught.value.reason, caught.value.detail) == ("word_too_long", "2")
     assert sensitive.policy(session).version == 0
