@@ -60,7 +60,7 @@ def _simple_bars(
             grid(),
             *axes,
             tooltip(),
-            rx.recharts.bar(data_key=y_key, fill="#30a46c", radius=3),
+            rx.recharts.bar(data_key=y_key, fill="#30a46c", radius=3, max_bar_size=36),
             data=data,
             layout="vertical" if horizontal else "horizontal",
             width="100%",

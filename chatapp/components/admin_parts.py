@@ -11,7 +11,7 @@ import reflex as rx
 from chatapp.components.text import t
 
 # Radix theme tokens: the axes, grid and tooltip follow light and dark mode.
-AXIS = {"stroke": "var(--gray-11)", "tick_line": False, "font_size": 12}
+AXIS = {"stroke": "var(--gray-11)", "tick_line": False, "font_size": 12, "min_tick_gap": 14}
 TOOLTIP_STYLE = {
     "background": "var(--color-panel-solid)",
     "border": "1px solid var(--gray-a6)",

@@ -10,6 +10,12 @@ from chatapp.components.text import t
 from chatapp.state.admin_words import MAX_UPLOAD_BYTES, UPLOAD_ID, AdminWordsState
 
 S = AdminWordsState
+LABEL_INPUT = (
+    "[0, 300].forEach((ms) => setTimeout(() =>"
+    " document.querySelectorAll('[data-input-label]').forEach((r) =>"
+    " r.querySelectorAll('input[type=file]').forEach((i) =>"
+    " i.setAttribute('aria-label', r.dataset.inputLabel))), ms))"
+)
 
 
 def _mode(label_key: str, hint_key: str, checked, on_change, switch_id: str) -> rx.Component:
@@ -46,6 +52,7 @@ def words_tab() -> rx.Component:
                 gap="2",
             ),
             rx.text(t("admin.words.hint"), class_name="hint"),
+            # react-dropzone's hidden file input takes no label from its root: copied on mount.
             rx.upload(
                 rx.box(
                     rx.icon("file-text", size=22, color="var(--muted)"),
@@ -59,6 +66,8 @@ def words_tab() -> rx.Component:
                 multiple=False,
                 on_drop=S.upload(rx.upload_files(upload_id=UPLOAD_ID)),
                 class_name="drop-zone",
+                custom_attrs={"data-input-label": t("admin.words.drop")},
+                on_mount=rx.call_script(LABEL_INPUT),
             ),
             # The modes are state (not form fields): they are saved with the list.
             _mode(

@@ -93,3 +93,15 @@ def page_as(
         page.context.add_cookies([{"name": LANG_COOKIE, "value": lang, "url": app.url}])
         log_in(page.context, app.url, token)
         yield page
+
+
+def axe_on(page: Page, selector: str) -> list[dict]:
+    """axe-core's critical and serious violations inside `selector` (what this change draws)."""
+    from tests.e2e.test_accessibility import AXE
+
+    page.wait_for_timeout(400)
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate(
+        "async (sel) => (await axe.run(sel, {resultTypes: ['violations']}))", selector
+    )
+    return [v for v in result["violations"] if v["impact"] in ("critical", "serious")]

@@ -11,8 +11,8 @@ from playwright.sync_api import expect
 from testkit.browser import shot
 from testkit.fakes.wechat import dev_login
 from testkit.paths import ARTIFACTS
-from tests.e2e.admin_helpers import PHONE, page_as, seed_usage
-from tests.e2e.test_accessibility import axe_violations, describe
+from tests.e2e.admin_helpers import PHONE, axe_on, page_as, seed_usage
+from tests.e2e.test_accessibility import describe
 
 USER = "o_usage_card"
 
@@ -72,6 +72,6 @@ def test_screenshots_and_axe(browser, app, token, lang, scheme):
             page.wait_for_timeout(1200)  # the bars' animation ends
             card.screenshot(path=str(ARTIFACTS / f"usage-card-{lang}-{scheme}-{size}.png"))
             if size == "desktop":
-                violations = axe_violations(page)
+                violations = axe_on(page, "#usage-card")
                 assert not violations, describe(violations)
             shot(page, f"usage-page-{lang}-{scheme}-{size}")
