@@ -285,7 +285,9 @@ def main() -> None:
         "--smoke", action="store_true", help="tiny sizes (CI); writes bench/results/smoke.json"
     )
     parser.add_argument(
-        "--only", default="", help="comma-separated: stream,ttft,big,load,memory,dashboard (default all)"
+        "--only",
+        default="",
+        help="comma-separated: stream,ttft,big,load,memory,dashboard (default all)",
     )
     parser.add_argument(
         "--workers", type=int, default=0, help="load/memory with N workers + Redis (default: 1)"

@@ -1,4 +1,4 @@
-# pyright: reportAttributeAccessIssue=false, reportReturnType=false
+# pyright: reportAttributeAccessIssue=false, reportReturnType=false, reportIndexIssue=false
 """The 概览 tab: headline figures, then the charts (tokens per day stacked by model, calls per
 hour, top users, refusals by rule, errors by provider), each with its empty state."""
 
@@ -80,8 +80,8 @@ def dashboard_tab() -> rx.Component:
             stat("admin.stat.calls_today", AdminState.calls_today, "stat-calls-today"),
             stat("admin.stat.tokens_today", AdminState.tokens_today, "stat-tokens-today"),
             stat("admin.stat.errors_today", AdminState.errors_today, "stat-errors-today"),
-            stat("admin.stat.first_token_p50", AdminState.ttft_p50, "stat-ttft-p50"),
-            stat("admin.stat.first_token_p95", AdminState.ttft_p95, "stat-ttft-p95"),
+            stat("admin.stat.ttft_p50", AdminState.ttft_p50, "stat-ttft-p50"),
+            stat("admin.stat.ttft_p95", AdminState.ttft_p95, "stat-ttft-p95"),
             class_name="stat-grid",
         ),
         _tokens_by_day(),

@@ -21,7 +21,8 @@ FIELDS = (
 )
 
 
-def _value(plan: rx.Var[PlanItem], name: str):
+def _value(plan, name: str):
+    """The edited plan's value of a field (a Var of the state's `editing`)."""
     return getattr(plan, name)
 
 

@@ -23,6 +23,13 @@ _FIELD_OF = {
 }
 
 
+def _field_of(exc: Exception) -> str:
+    """The form field a refusal is about ("" when it is about the whole form)."""
+    if not isinstance(exc, InvalidInput):
+        return ""
+    return exc.detail if exc.reason == "plan_bad_number" else _FIELD_OF.get(exc.reason, "")
+
+
 @dataclass
 class PlanItem:
     """A plan as listed and as the form's fields."""
@@ -108,10 +115,7 @@ class AdminPlansState(rx.State):
         except (InvalidInput, NotFound, Forbidden, AuthError) as exc:
             self.result = ""
             self.error = error_text(exc, lang)
-            reason = getattr(exc, "reason", "")
-            self.error_field = (
-                exc.detail if reason == "plan_bad_number" else _FIELD_OF.get(reason, "")
-            )  # type: ignore[union-attr]
+            self.error_field = _field_of(exc)
             return
         self.form_open = False
         self.error = self.error_field = ""
