@@ -21,7 +21,7 @@ from typing import Any
 
 from playwright.sync_api import sync_playwright
 
-from bench import big, load, open_api, stream_cost, ttft
+from bench import big, dashboard, load, open_api, stream_cost, ttft
 from bench.common import RESULTS, launch_browser, load_stack, machine, stack
 from testkit.postgres import fresh_pg_database
 
@@ -31,6 +31,7 @@ TARGETS = {
     "max_concurrent_streams": ">= 300",
     "click_to_rendered_ms": "<= 500 ms",
     "rss_per_idle_user_kb": "<= 1024 KB",
+    "dashboard_query_ms": f"<= {dashboard.GOAL_MS} ms each",
 }
 
 FULL = {
@@ -119,6 +120,9 @@ def run(
             out[key] = {"error": f"{type(exc).__name__}: {str(exc)[:300]}"}
         save(out, target)
 
+    if want("dashboard"):
+        # No app or browser: the admin dashboard's queries on a seeded PostgreSQL.
+        step("dashboard", lambda: dashboard.run(smoke))
     with sync_playwright() as pw:
         browser = launch_browser(pw)
         try:
@@ -267,6 +271,8 @@ def table(r: dict[str, Any]) -> str:
         )
     if "open_api" in r:
         rows.extend(open_api.rows(r["open_api"]))
+    if "dashboard" in r:
+        rows.extend(dashboard.table_rows(r["dashboard"]))
     if "startup_warm_s" in r:
         rows.append(("warm start to first page", "", f"{r['startup_warm_s']} s"))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
@@ -284,7 +290,9 @@ def main() -> None:
         "--smoke", action="store_true", help="tiny sizes (CI); writes bench/results/smoke.json"
     )
     parser.add_argument(
-        "--only", default="", help="comma-separated: stream,ttft,big,load,api,memory (default all)"
+        "--only",
+        default="",
+        help="comma-separated: stream,ttft,big,load,api,memory,dashboard (default all)",
     )
     parser.add_argument(
         "--workers", type=int, default=0, help="load/memory with N workers + Redis (default: 1)"

@@ -8,6 +8,7 @@ from chatapp.api.routes import build_api
 from chatapp.components.text import t
 from chatapp.core.config import get_settings
 from chatapp.core.origins import origin_checker
+from chatapp.pages.admin import admin_page
 from chatapp.pages.chat import chat_page
 from chatapp.pages.login import login_page
 from chatapp.pages.not_found import not_found_page
@@ -15,18 +16,20 @@ from chatapp.pages.roles import roles_page
 from chatapp.pages.settings import settings_page
 from chatapp.server.boot import startup
 from chatapp.server.tuning import tune_process
+from chatapp.state.admin import AdminState
 from chatapp.state.auth import LoginState
 from chatapp.state.chat import ChatState
 from chatapp.state.chat_role import ChatRoleState
 from chatapp.state.errors import on_backend_error
 from chatapp.state.roles import RolesState
 from chatapp.state.settings import SettingsState
+from chatapp.state.usage import UsageState
 
 startup()
 
 settings = get_settings()
 app = rx.App(
-    stylesheets=["/chat.css", "/pages.css"],
+    stylesheets=["/chat.css", "/pages.css", "/admin.css"],
     head_components=[
         rx.el.meta(name="viewport", content="width=device-width, initial-scale=1"),
         # Installable: a web app manifest with icons (also on a phone's home screen).
@@ -69,7 +72,14 @@ app.add_page(
     settings_page,
     route="/settings",
     title="chatapp",
-    on_load=[SettingsState.apply_preferences, SettingsState.load_page],
+    on_load=[SettingsState.apply_preferences, SettingsState.load_page, UsageState.load],
+)
+# The operator console: the page refuses non-admins itself, and every handler re-checks.
+app.add_page(
+    admin_page,
+    route="/admin",
+    title="chatapp",
+    on_load=[SettingsState.apply_preferences, AdminState.load_page],
 )
 # In each worker, once it serves (see chatapp/server/tuning.py).
 app.register_lifespan_task(tune_process)

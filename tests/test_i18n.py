@@ -32,10 +32,12 @@ def _t_keys(tree: ast.AST) -> list[str]:
         if not isinstance(node, ast.Call):
             continue
         name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
-        args = list(node.args) + [kw.value for kw in node.keywords if kw.arg and "key" in kw.arg]
+        # Recharts' `data_key` names a column of the chart's rows, not a text.
+        keyed = [kw for kw in node.keywords if kw.arg and "key" in kw.arg and kw.arg != "data_key"]
+        args = list(node.args) + [kw.value for kw in keyed]
         if name == "t":
             args = node.args[:1]
-        elif not any(kw.arg and "key" in kw.arg for kw in node.keywords):
+        elif not keyed:
             # Helpers like `_nav(icon, href, "nav.chat", ...)`: any literal shaped like a key.
             args = [a for a in node.args if isinstance(a, ast.Constant)]
             args = [a for a in args if isinstance(a.value, str) and _looks_like_key(a.value)]

@@ -9,6 +9,7 @@
     /v1/models, /v1/chat/completions the open API under a user's key (api/openai_compat.py)
     /api/v1/keys                     the user's open API keys, with their session (api/keys.py)
     POST /api/v1/chatgpt/chat/completions   the original project's chat stream (api/legacy_chat.py)
+    GET  /api/v1/admin/usage         admins' usage JSON per day and model (api/admin.py)
     POST /api/v1/dev/wx/simulate     dev only: the WeChat simulator (absent in prod)
 
 While the database or Redis is down every route here answers 503 with a reason (api/auth.py).
@@ -24,6 +25,7 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
+from chatapp.api.admin import add_admin_routes
 from chatapp.api.auth import ILLEGAL, OK, add_auth_routes, add_outage_handlers, bearer_or_cookie
 from chatapp.api.forms import BadForm, TooLarge, client_ip, read_capped, read_form
 from chatapp.api.health import add_health_routes
@@ -125,6 +127,7 @@ def build_api(
     add_open_api_routes(app, settings, open_api)
     add_key_routes(app, settings)
     add_legacy_chat_route(app, settings, open_api)
+    add_admin_routes(app, settings)
 
     if settings.is_dev:
         # The simulator exists only in dev: in prod this route is never registered.

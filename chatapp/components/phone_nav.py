@@ -26,11 +26,16 @@ def _tab(icon: str, href: str, label_key: str, active: bool, tab_id: str) -> rx.
 
 
 def phone_nav(active: str) -> rx.Component:
-    """The tab bar; `active` is "chat", "roles" or "settings"."""
+    """The tab bar; `active` is "chat", "roles", "settings" or "admin"."""
     return rx.el.nav(
         _tab("message-circle", "/", "nav.chat", active == "chat", "phone-tab-chat"),
         _tab("drama", "/roles", "nav.roles", active == "roles", "phone-tab-roles"),
         _tab("settings", "/settings", "nav.settings", active == "settings", "phone-tab-settings"),
+        # Admins only (cosmetic: the console checks on the server).
+        rx.cond(
+            AuthState.is_admin,
+            _tab("shield", "/admin", "nav.admin", active == "admin", "phone-tab-admin"),
+        ),
         confirm_dialog(
             trigger=rx.el.button(
                 rx.icon("log-out", size=22),

@@ -1,4 +1,5 @@
-"""The narrow left toolbar: the user's avatar, chat / roles / settings, and logout (with confirm)."""
+"""The narrow left toolbar: the user's avatar, chat / roles / settings (and the console for admins),
+and logout (with confirm)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ def _nav(icon: str, href: str, label_key: str, active: bool) -> rx.Component:
 
 
 def toolbar(active: str) -> rx.Component:
-    """The toolbar; `active` is "chat", "roles" or "settings"."""
+    """The toolbar; `active` is "chat", "roles", "settings" or "admin"."""
     return rx.el.nav(
         rx.box(
             AuthState.avatar_text,
@@ -36,6 +37,8 @@ def toolbar(active: str) -> rx.Component:
         _nav("message-circle", "/", "nav.chat", active == "chat"),
         _nav("drama", "/roles", "nav.roles", active == "roles"),
         _nav("settings", "/settings", "nav.settings", active == "settings"),
+        # Shown to admins only; the console itself checks on the server whoever opens it.
+        rx.cond(AuthState.is_admin, _nav("shield", "/admin", "nav.admin", active == "admin")),
         rx.box(class_name="spacer"),
         confirm_dialog(
             trigger=rx.el.button(

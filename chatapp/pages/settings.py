@@ -1,6 +1,6 @@
 # pyright: reportAttributeAccessIssue=false, reportReturnType=false
-"""The settings page `/settings`: appearance, chat defaults, the user's own API key and their open
-API keys."""
+"""The settings page `/settings`: appearance, chat defaults, the user's own API key, their open
+API keys, and usage."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from chatapp.components.confirm_dialog import confirm_dialog
 from chatapp.components.layout import shell
 from chatapp.components.open_api_keys import open_api_card
 from chatapp.components.text import LABEL_THUMBS, t
+from chatapp.components.usage_card import usage_card
 from chatapp.roles.items import RoleChoice
 from chatapp.state.auth import AuthState
 from chatapp.state.settings import ModelChoice, SettingsState
@@ -259,6 +260,7 @@ def _main() -> rx.Component:
                 _chat(),
                 _api(),
                 open_api_card(),
+                usage_card(),
                 _sessions(),
                 class_name="settings-inner",
             ),
