@@ -24,13 +24,14 @@ from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse
 from starlette.responses import Response
 
-from chatapp.api import model_call
+from chatapp.api import api_charging, model_call
 from chatapp.api.admission import Refused, admit
 from chatapp.api.forms import TooLarge, read_capped
 from chatapp.api.open_api_settings import OpenApiSettings
 from chatapp.api.openai_compat import STREAM_HEADERS, CallEnd, ClosingStream, caller_language
 from chatapp.api.openai_frames import api_text, upstream_error
 from chatapp.api.openai_request import ApiInvalid, ChatCompletionRequest, parse_request
+from chatapp.billing.wallet import Hold
 from chatapp.chat import send_gate
 from chatapp.chat.providers import ChatModel
 from chatapp.core.config import Settings
@@ -47,7 +48,10 @@ def add_legacy_chat_route(app: FastAPI, settings: Settings, open_api: OpenApiSet
 
     async def admitted(
         request: Request, lang: str
-    ) -> tuple[ChatModel, ChatCompletionRequest, str, contextlib.AsyncExitStack, dict] | Response:
+    ) -> (
+        tuple[ChatModel, ChatCompletionRequest, str, contextlib.AsyncExitStack, dict, Hold]
+        | Response
+    ):
         try:
             caller = await model_call.caller_by_session(
                 settings, request.headers.get("authorization", "")
@@ -77,7 +81,20 @@ def add_legacy_chat_route(app: FastAPI, settings: Settings, open_api: OpenApiSet
             )
         except Refused as refused:
             return PlainTextResponse(refused.message, status_code=refused.status)
-        return client, body, model, slot, params
+        charged = await api_charging.admit(
+            settings,
+            user_id=caller.user_id,
+            messages=body.messages,
+            model=model,
+            params=params,
+            own_key=caller.own_api_key is not None,
+            lang=lang,
+        )
+        if isinstance(charged, api_charging.Refusal):  # the rule chain: plan, 敏感词, quota…
+            await slot.aclose()
+            return PlainTextResponse(charged.message, status_code=charged.status)
+        hold, params = charged
+        return client, body, model, slot, params, hold
 
     @app.post(PATH)
     async def legacy_completions(request: Request) -> Response:
@@ -87,9 +104,9 @@ def add_legacy_chat_route(app: FastAPI, settings: Settings, open_api: OpenApiSet
             started = await admitted(request, lang)
         if isinstance(started, Response):
             return started
-        client, body, model, slot, params = started
+        client, body, model, slot, params, hold = started
         answer = model_call.Answer(client, body.messages, model, params)
-        call = CallEnd(answer, slot, None)
+        call = CallEnd(answer, slot, None, hold)
 
         async def chunks() -> AsyncIterator[bytes]:
             try:

@@ -22,7 +22,7 @@ from chatapp.chat.providers import ChatModel, get_router
 from chatapp.core.config import Settings
 from chatapp.core.crypto import box_for
 from chatapp.core.db import session_scope
-from chatapp.llm.types import StreamDone, TextDelta, Usage
+from chatapp.llm.types import RefusalDelta, StreamDone, TextDelta, Usage
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ class Answer:
             LLMError, BlockedURL: the upstream call failed (see `openai_frames.upstream_error`).
         """
         async for event in self._events:
-            if isinstance(event, TextDelta):
+            if isinstance(event, TextDelta | RefusalDelta):  # a refusal reads as the answer
                 if event.text:
                     self.completion_chars += len(event.text)
                     yield Piece(event.text)

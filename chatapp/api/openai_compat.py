@@ -28,7 +28,7 @@ from limits.storage import storage_from_string
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from chatapp.api import model_call
+from chatapp.api import api_charging, model_call
 from chatapp.api.admission import Refused, admit
 from chatapp.api.forms import TooLarge, read_capped
 from chatapp.api.open_api_settings import OpenApiSettings
@@ -89,11 +89,17 @@ class CallEnd:
     failed, or the client went away before its first byte and the stream never started)."""
 
     def __init__(
-        self, answer: model_call.Answer, slot: contextlib.AsyncExitStack, key_id: int | None
+        self,
+        answer: model_call.Answer,
+        slot: contextlib.AsyncExitStack,
+        key_id: int | None,
+        hold: Any = None,
     ) -> None:
         self.answer = answer
         self.slot = slot
         self.key_id = key_id
+        # The call's reservation in the usage ledger (api/api_charging.py).
+        self.hold = hold
         self.usage: dict[str, int] | None = None
         self._closed = False
 
@@ -105,6 +111,17 @@ class CallEnd:
         await self.answer.aclose()
         await self.slot.aclose()
         await model_call.record_usage(self.key_id, self.usage)
+        answer = self.answer
+        # A call that ended without the provider's usage (failed, or the caller left) is booked
+        # at our count of what it sent; one that brought no text at all is refunded.
+        usage = self.usage or usage_dict(
+            None, prompt_chars=answer.prompt_chars, completion_chars=answer.completion_chars
+        )
+        await api_charging.settle(
+            self.hold,
+            {**usage, "estimated": int(answer.usage is None)},
+            failed=self.usage is None and answer.completion_chars == 0,
+        )
 
 
 class ClosingStream(StreamingResponse):
@@ -284,8 +301,29 @@ class OpenApi:
                 param=refused.param,
                 headers=headers,
             )
+        charged = await api_charging.admit(
+            self.settings,
+            user_id=owner.user_id,
+            messages=body.messages,
+            model=body.model,
+            params=params,
+            own_key=owner.own_api_key is not None,
+            lang=lang,
+        )
+        if isinstance(charged, api_charging.Refusal):  # the rule chain: plan, 敏感词, quota…
+            await slot.aclose()
+            return error_response(
+                charged.status,
+                charged.message,
+                type_=charged.type_,
+                code=charged.code,
+                headers={"Retry-After": str(charged.retry_after_s)}
+                if charged.retry_after_s
+                else None,
+            )
+        hold, params = charged
         answer = model_call.Answer(client, body.messages, body.model, params)
-        return answer, body, CallEnd(answer, slot, owner.key_id)
+        return answer, body, CallEnd(answer, slot, owner.key_id, hold)
 
     async def _whole(
         self,

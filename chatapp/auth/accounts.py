@@ -252,12 +252,9 @@ def login_with_code(
     """
     now = now or utcnow()
     openid = redeem_login_code(session, settings=settings, code=normalise_code(code), now=now)
-    user = upsert_user(session, settings=settings, openid=openid, now=now)
-    assert user.id is not None
-    token = sessions.issue_session(
-        session, settings=settings, user_id=user.id, user_agent=user_agent, ip=ip, now=now
+    return _log_in(
+        session, settings=settings, openid=openid, via="code", ua=user_agent, ip=ip, now=now
     )
-    return user, token
 
 
 def create_login_ticket(session: Session, *, now: datetime | None = None) -> LoginTicket:
@@ -359,10 +356,29 @@ def consume_login_ticket(
     openid = claim_login_ticket(session, ticket_id=ticket_id, now=now)
     if openid is None:
         return None
+    return _log_in(
+        session, settings=settings, openid=openid, via="scan", ua=user_agent, ip=ip, now=now
+    )
+
+
+def _log_in(
+    session: Session, *, settings: Settings, openid: str, via: str, ua: str, ip: str, now: datetime
+) -> tuple[User, str]:
+    """The user of `openid` and a new session token, with the login in the audit log."""
+    from chatapp.admin import audit
+
     user = upsert_user(session, settings=settings, openid=openid, now=now)
     assert user.id is not None
     token = sessions.issue_session(
-        session, settings=settings, user_id=user.id, user_agent=user_agent, ip=ip, now=now
+        session, settings=settings, user_id=user.id, user_agent=ua, ip=ip, now=now
+    )
+    audit.record(
+        session,
+        action="login",
+        actor_id=user.id,
+        target=f"user:{user.id}",
+        detail={"via": via},
+        now=now,
     )
     return user, token
 

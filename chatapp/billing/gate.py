@@ -1,9 +1,10 @@
 """The door every model call goes through: gather the facts, run the rule chain, reserve.
 
 `admit_call` runs in the caller's transaction (a chat turn stores its message and reserves in
-one commit, so a refused send stores nothing), in a worker thread. A refusal is written to the
-audit log in a transaction of its own — the caller's is rolled back — and raised as
-`rules.Refused`, whose `refusal` the page or the API turns into the user's language.
+one commit, so a refused send stores nothing), in a worker thread. A refusal is raised as
+`rules.Refused`, whose `refusal` the page or the API turns into the user's language; the caller
+passes it to `record_refusal` once its own transaction has rolled back (on SQLite a second
+writer would wait on the first one's lock), which counts it and writes it to the audit log.
 
 The plan's own send rate (`Plan.sends_per_minute`) is a moving window per user in Redis when
 `REDIS_URL` is set (every worker counts the same sends), else in process memory; the server-wide
@@ -93,7 +94,7 @@ def admit_call(
             rule but the quota applies, and the call is recorded at no charge.
 
     Raises:
-        Refused: the first rule that refused (already audited and counted).
+        Refused: the first rule that refused (give it to `record_refusal` after the rollback).
     """
     now = now or utcnow()
     row, terms = plans.plan_of(session, settings=settings, user_id=user_id, now=now)
@@ -138,7 +139,6 @@ def admit_call(
             )
         except QuotaRefused as exc:  # spent meanwhile by a parallel call
             refusal = Refusal("quota", exc.reason, {"n": exc.detail})
-    _refused(user_id, refusal)
     raise Refused(refusal)
 
 
@@ -146,8 +146,9 @@ def _with_rate(facts: Facts, wait: int) -> Facts:
     return replace(facts, rate_retry_after_s=wait)
 
 
-def _refused(user_id: int, refusal: Refusal) -> None:
-    """Counts the refusal and writes it to the audit log (in its own transaction)."""
+def record_refusal(user_id: int, refusal: Refusal) -> None:
+    """Counts a refusal and writes it to the audit log, in a transaction of its own (call it
+    after the refused call's transaction ended)."""
     from chatapp.admin import audit
     from chatapp.core import metrics
     from chatapp.core.db import session_scope

@@ -29,7 +29,8 @@ from chatapp.models import SensitiveWords, utcnow
 RELOAD_CHECK_S = 5.0
 MAX_WORDS = 100_000
 MAX_WORD_CHARS = 64
-MASK = "*"
+# Full width: a plain "*" would turn two masked words into Markdown emphasis.
+MASK = "＊"
 
 
 def _fold(char: str) -> str:

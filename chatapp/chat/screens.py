@@ -17,12 +17,13 @@ from typing import NamedTuple
 from sqlmodel import Session
 
 from chatapp import preferences
+from chatapp.billing import gate, rules
 from chatapp.chat import answers, charging, conversations, store
 from chatapp.chat.conversations import AnswerRequest, Turn
 from chatapp.chat.items import ConversationItem, MessageItem, conversation_item, message_item
 from chatapp.chat.providers import get_router
 from chatapp.core import parameters
-from chatapp.core.config import get_settings
+from chatapp.core.config import Settings, get_settings
 from chatapp.core.crypto import box_for
 from chatapp.core.db import session_scope
 from chatapp.i18n import translate
@@ -225,6 +226,29 @@ def start_turn(
             the rule chain (nothing is stored then).
     """
     settings = get_settings()
+    try:
+        return _start_turn(
+            make_turn,
+            settings=settings,
+            user_id=user_id,
+            lang=lang,
+            appending=appending,
+            list_query=list_query,
+        )
+    except rules.Refused as exc:  # rolled back by now: the log gets its own transaction
+        gate.record_refusal(user_id, exc.refusal)
+        raise
+
+
+def _start_turn(
+    make_turn: Callable[[Session], Turn],
+    *,
+    settings: Settings,
+    user_id: int,
+    lang: str,
+    appending: bool,
+    list_query: tuple[str, int] | None,
+) -> StartedTurn:
     with session_scope() as session:
         turn = make_turn(session)
         request = conversations.build_request(

