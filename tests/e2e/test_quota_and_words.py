@@ -4,6 +4,7 @@ browser sees it, even split across chunks."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 
@@ -81,7 +82,7 @@ def test_a_refused_word_names_itself_and_the_text_stays(own, app, fake_llm):
     _send(page, "把这份机密文件总结一下")
     expect(page.locator("#notice")).to_contain_text("消息包含不允许的内容「机密」")
     expect(page.locator("#composer-input")).to_have_value("把这份机密文件总结一下")
-    assert not [r for r in fake_llm.requests if "机密" in str(r.body)]
+    assert not [r for r in fake_llm.requests if "机密" in json.dumps(r.json, ensure_ascii=False)]
     shot(page, "rules-word-refused-zh")
 
 
