@@ -27,6 +27,16 @@ _ERRORS: dict[int, tuple[str, str | None, str]] = {
 }
 
 
+# What OpenAI answers (400) when an image prompt breaks its content policy:
+# `Reply(status=400, error=CONTENT_POLICY_ERROR)`.
+CONTENT_POLICY_ERROR: dict[str, Any] = {
+    "message": "Your request was rejected as a result of our safety system.",
+    "type": "invalid_request_error",
+    "param": None,
+    "code": "content_policy_violation",
+}
+
+
 def sse(obj: Any, ensure_ascii: bool = False) -> bytes:
     """One `data:` event holding `obj` as JSON."""
     return f"data: {json.dumps(obj, ensure_ascii=ensure_ascii)}\n\n".encode()
