@@ -98,6 +98,10 @@ _USER_TEXT: dict[str, tuple[str, str]] = {
         "无法取回生成的图片，请重试。",
         "The generated image could not be fetched. Please retry.",
     ),
+    "image_blocked": (
+        "模型服务给出的图片地址指向内部网络，已拒绝下载。",
+        "The image address the model service gave points into an internal network; not fetched.",
+    ),
     "image_too_large": (
         "生成的图片太大，没有保存。",
         "The generated image is too large to keep.",

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,7 @@ from sqlmodel import Session, col, select
 
 from chatapp.core import url_guard
 from chatapp.core.pinned_http import PinnedTransport
+from chatapp.errors import BlockedURL
 from chatapp.llm.errors import LLMBadRequestError, LLMError, LLMMalformedError
 from chatapp.llm.types import StreamDone, StreamEvent, TextDelta
 from chatapp.models import GeneratedImage
@@ -36,6 +38,7 @@ IMAGE_UNITS = 1000
 MAX_IMAGE_BYTES = 16 * 1024 * 1024
 IMAGE_FETCH_TIMEOUT_S = 30.0
 IMAGE_SIZE = "1024x1024"
+log = logging.getLogger(__name__)
 
 _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\x89PNG\r\n\x1a\n", "image/png"),
@@ -63,6 +66,12 @@ class ImageFetchError(LLMError):
     """The picture at a provider's URL could not be fetched."""
 
     kind = "image_fetch"
+
+
+class ImageURLBlocked(ImageFetchError):
+    """A provider's image URL points at an internal address (the SSRF guard refused it)."""
+
+    kind = "image_blocked"
 
 
 class ImageTooLarge(ImageFetchError):
@@ -153,7 +162,7 @@ async def fetch_image(
     MAX_IMAGE_BYTES, following no redirect.
 
     Raises:
-        BlockedURL: the URL points at an internal address.
+        ImageURLBlocked: the URL points at an internal address.
         ImageFetchError: the fetch failed, or the picture is larger than the cap.
     """
     transport = PinnedTransport(allow=allow, resolver=resolver)
@@ -174,6 +183,9 @@ async def fetch_image(
                     if size > MAX_IMAGE_BYTES:
                         raise ImageTooLarge("the image is larger than allowed")
                     chunks.append(chunk)
+        except BlockedURL as exc:
+            log.warning("refused an image URL: %s", exc.detail)
+            raise ImageURLBlocked("the image URL points at an internal address") from exc
         except httpx.HTTPError as exc:
             raise ImageFetchError("fetching the image failed") from exc
     return b"".join(chunks)

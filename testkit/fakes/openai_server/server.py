@@ -345,7 +345,7 @@ class FakeOpenAI:
             return early
         body = body if isinstance(body, dict) else {}
         n = int(body.get("n") or 1)
-        if body.get("response_format") == "b64_json":
+        if body.get("response_format") == "b64_json" and not reply.image_url:
             data = [{"b64_json": PNG_B64} for _ in range(n)]
         else:
             data = [{"url": f"{self.url}/files/fake-image-{i}.png"} for i in range(n)]
