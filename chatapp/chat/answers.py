@@ -94,6 +94,7 @@ class AnswerJob:
     tool_calls: bool = False
     # Pictures an image model drew, stored with the final save.
     images: list[ImageDelta] = field(default_factory=list)
+    image_ids: list[str] = field(default_factory=list)
     started_at: float = 0.0
     first_token_at: float | None = None
     # When the first reasoning arrived, and when the model stopped reasoning (its first answer
@@ -255,7 +256,7 @@ class AnswerJob:
                     session, user_id=self.user_id, message_id=self.message_id, **fields
                 )
                 if final and self.images:
-                    store_images(
+                    self.image_ids = store_images(
                         session,
                         user_id=self.user_id,
                         message_id=self.message_id,

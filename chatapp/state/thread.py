@@ -317,7 +317,7 @@ class AnswerFollower(ChatBase, mixin=True):
         job = answers.get_job(message_id)
         if job is not None and job.user_id == user_id and job.saved is not None:
             # No need to read back what it just wrote.
-            final = screens.final_view(*job.saved, lang=lang)
+            final = screens.final_view(*job.saved, lang=lang, image_ids=job.image_ids)
         else:
             final = await in_session(
                 screens.final_answer, user_id=user_id, message_id=message_id, lang=lang
