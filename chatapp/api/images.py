@@ -49,7 +49,10 @@ def add_image_routes(app: FastAPI, settings: Settings) -> None:
             )
         if found is None:
             return error_response(
-                404, api_text("image_not_found", lang), type_="invalid_request_error", code="not_found"
+                404,
+                api_text("image_not_found", lang),
+                type_="invalid_request_error",
+                code="not_found",
             )
         data, mime = found
         name = f"chatapp-{image_id}.{_EXTENSIONS.get(mime, 'png')}"

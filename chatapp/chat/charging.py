@@ -115,7 +115,9 @@ def settle(
         if not images:
             wallet.refund(session, hold=charge.hold, usage=drawn)
             return 0
-        return wallet.settle(session, hold=charge.hold, usage=drawn, flat_units=images * IMAGE_UNITS)
+        return wallet.settle(
+            session, hold=charge.hold, usage=drawn, flat_units=images * IMAGE_UNITS
+        )
     prompt = getattr(usage, "prompt_tokens", None)
     completion = getattr(usage, "completion_tokens", None)
     estimated = prompt is None or completion is None

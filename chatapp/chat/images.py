@@ -210,7 +210,9 @@ def get_image(session: Session, *, user_id: int, image_id: str) -> GeneratedImag
     return row if row is not None and row.user_id == user_id else None
 
 
-def image_ids(session: Session, *, user_id: int, message_ids: Sequence[int]) -> dict[int, list[str]]:
+def image_ids(
+    session: Session, *, user_id: int, message_ids: Sequence[int]
+) -> dict[int, list[str]]:
     """The ids of the pictures of each of these answers (oldest first)."""
     if not message_ids:
         return {}

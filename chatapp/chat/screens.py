@@ -207,9 +207,7 @@ def _items(
     drawn = images.image_ids(
         session, user_id=user_id, message_ids=[m.id for m in rows if m.id and m.kind == "assistant"]
     )
-    return [
-        message_item(m, now=now, lang=lang, image_ids=drawn.get(m.id or 0, ())) for m in rows
-    ]
+    return [message_item(m, now=now, lang=lang, image_ids=drawn.get(m.id or 0, ())) for m in rows]
 
 
 def start_turn(

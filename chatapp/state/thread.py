@@ -326,7 +326,8 @@ class AnswerFollower(ChatBase, mixin=True):
             return
         item, conversation_id, row = final
         # An answer with no text keeps its fields: its bubble hides by `content` (message_bubble).
-        if sent == (len(item.content), len(item.reasoning)) and item.content:
+        # A picture's caption (its prompt) is drawn from `content`, not from the stream store.
+        if sent == (len(item.content), len(item.reasoning)) and item.content and not item.image_ids:
             # The tab holds exactly this text and reasoning already (cs.a / cs.t batches, in
             # order, on one socket): don't send them a second time (3 bytes per Chinese character).
             item.content, item.reasoning, item.streamed = "", "", True

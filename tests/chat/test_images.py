@@ -94,9 +94,7 @@ async def _draw(user_id: int, text: str = PROMPT, model: str = "fake-image"):
         msg = store.get_message(s, user_id=user_id, message_id=turn.assistant_message_id)
         assert msg is not None
         s.expunge(msg)
-        pictures = s.exec(
-            select(GeneratedImage).where(GeneratedImage.message_id == msg.id)
-        ).all()
+        pictures = s.exec(select(GeneratedImage).where(GeneratedImage.message_id == msg.id)).all()
         for p in pictures:
             s.expunge(p)
         ledger = s.exec(select(UsageEntry).where(UsageEntry.user_id == user_id)).all()

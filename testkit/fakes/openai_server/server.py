@@ -355,6 +355,8 @@ class FakeOpenAI:
         """The picture a URL result names: a real PNG, so clients can check its magic number."""
         with self._lock:
             self._requests.append(
-                RecordedRequest("GET", request.url.path, dict(request.headers), None, time.monotonic())
+                RecordedRequest(
+                    "GET", request.url.path, dict(request.headers), None, time.monotonic()
+                )
             )
         return Response(base64.b64decode(PNG_B64), media_type="image/png")
