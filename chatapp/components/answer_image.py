@@ -35,7 +35,11 @@ def _picture(image_id: rx.Var, prompt: rx.Var) -> rx.Component:
             rx.icon("download", size=14),
             t("answer.image.download"),
             href=src + "?download=1",
-            download="",
+            # The server's Content-Disposition names the file (with the right extension).
+            download="chatapp-" + image_id.to(str),
+            # Reflex draws `<a>` as React Router's Link, which would route the click inside the
+            # app (its 404 page): a plain browser request downloads the file instead.
+            custom_attrs={"reloadDocument": True},
             class_name="answer-image-download",
             data_testid="answer-image-download",
         ),

@@ -15,7 +15,9 @@ from chatapp.state.chat import ChatState
 def model_label(model: rx.Var) -> rx.Var:
     """A model's name in the pickers; an image model's marked 「画图」 / "Image"."""
     return rx.cond(
-        ChatState.image_models.contains(model), model + " · " + t("model.image_tag"), model
+        ChatState.image_models.contains(model),
+        model.to(str) + " · " + t("model.image_tag").to(str),
+        model,
     )
 
 

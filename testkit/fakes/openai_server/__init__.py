@@ -34,8 +34,8 @@ from .server import FakeOpenAI
 from .wire import CONTENT_POLICY_ERROR
 
 __all__ = [
-    "Body",
     "CONTENT_POLICY_ERROR",
+    "Body",
     "FakeOpenAI",
     "Fault",
     "ReasoningField",
