@@ -54,7 +54,7 @@ def open_page(request, browser, app, fake_llm, painter_token) -> Iterator[Callab
         cm.__exit__(None, None, None)
 
 
-def _image_conversation(page: Page, app, prompt: str) -> None:
+def _image_conversation(page: Page, app, prompt: str, tag: str = "画图") -> None:
     """A conversation switched to the image model, `prompt` sent to it."""
     page.goto(app.url + "/")
     page.locator("#new-chat").click()
@@ -67,7 +67,7 @@ def _image_conversation(page: Page, app, prompt: str) -> None:
     )
     page.locator("#model-picker").click()
     item = page.locator("[data-model=fake-image]")
-    expect(item).to_contain_text("画图")
+    expect(item).to_have_text(f"fake-image · {tag}")
     item.click()
     expect(page.locator("#model-picker")).to_contain_text("fake-image")
     box.fill(prompt)
@@ -116,7 +116,7 @@ def test_a_content_policy_refusal_is_named(open_page, app, fake_llm) -> None:
     page = open_page("en", "light")
     page.goto(app.url + "/")
     fake_llm.queue(Reply(text="hello"), Reply(status=400, error=CONTENT_POLICY_ERROR))
-    _image_conversation(page, app, "something the policy refuses")
+    _image_conversation(page, app, "something the policy refuses", tag="Image")
     error = page.locator("[data-testid=msg-error]").last
     expect(error).to_contain_text("content policy")
     expect(page.locator("[data-testid=answer-image]")).to_have_count(0)
