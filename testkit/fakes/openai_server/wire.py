@@ -13,6 +13,7 @@ from typing import Any
 
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
+
 def _png(width: int, height: int, pixel: Callable[[int, int], tuple[int, int, int]]) -> bytes:
     """An RGB PNG drawn by `pixel(x, y)` (zlib only: no imaging library needed)."""
 
