@@ -29,7 +29,7 @@ startup()
 
 settings = get_settings()
 app = rx.App(
-    stylesheets=["/chat.css", "/pages.css", "/admin.css"],
+    stylesheets=["/chat.css", "/pages.css", "/admin.css", "/answer_image.css"],
     head_components=[
         rx.el.meta(name="viewport", content="width=device-width, initial-scale=1"),
         # Installable: a web app manifest with icons (also on a phone's home screen).

@@ -90,6 +90,22 @@ _USER_TEXT: dict[str, tuple[str, str]] = {
         "The conversation is too long for the model. Click “Clear context” and send again, or "
         "start a new conversation (or lower the context window).",
     ),
+    "content_policy": (
+        "图片模型拒绝了这个描述（内容政策），请换一种说法再试。",
+        "The image model refused this prompt (its content policy). Try describing it differently.",
+    ),
+    "image_fetch": (
+        "无法取回生成的图片，请重试。",
+        "The generated image could not be fetched. Please retry.",
+    ),
+    "image_blocked": (
+        "模型服务给出的图片地址指向内部网络，已拒绝下载。",
+        "The image address the model service gave points into an internal network; not fetched.",
+    ),
+    "image_too_large": (
+        "生成的图片太大，没有保存。",
+        "The generated image is too large to keep.",
+    ),
     "server": ("模型服务出错了，请稍后重试。", "The model service failed. Please retry."),
     "truncated": (
         "回答中途断开了，已保留收到的部分。",

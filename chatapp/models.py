@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 
-from sqlalchemy import Index, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, Integer, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -334,3 +334,21 @@ class ApiKey(SQLModel, table=True):
     requests: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+
+
+class GeneratedImage(SQLModel, table=True):
+    """A picture an image model drew for an answer, kept here (not on disk, not at the
+    provider's URL, which expires) so every instance serves it: `GET /api/v1/images/{id}`, to
+    its owner only. Deleted with its answer message, so with its conversation too."""
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=16)
+    user_id: int = Field(index=True, foreign_key="user.id")
+    message_id: int = Field(
+        sa_column=Column(
+            Integer, ForeignKey("message.id", ondelete="CASCADE"), index=True, nullable=False
+        )
+    )
+    # image/png | image/jpeg | image/webp, read from the bytes' magic number.
+    mime: str = Field(max_length=32)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)

@@ -29,6 +29,7 @@ from chatapp.api.admin import add_admin_routes
 from chatapp.api.auth import ILLEGAL, OK, add_auth_routes, add_outage_handlers, bearer_or_cookie
 from chatapp.api.forms import BadForm, TooLarge, client_ip, read_capped, read_form
 from chatapp.api.health import add_health_routes
+from chatapp.api.images import add_image_routes
 from chatapp.api.keys import add_key_routes
 from chatapp.api.legacy_chat import add_legacy_chat_route
 from chatapp.api.middleware import ObservabilityMiddleware
@@ -126,6 +127,7 @@ def build_api(
     add_auth_routes(app, settings, login_guard)
     add_open_api_routes(app, settings, open_api)
     add_key_routes(app, settings)
+    add_image_routes(app, settings)
     add_legacy_chat_route(app, settings, open_api)
     add_admin_routes(app, settings)
 

@@ -127,12 +127,16 @@ def reserve(
     return Hold(entry_id=entry.id, user_id=user_id, units=held, terms=terms, model=model)
 
 
-def settle(session: Session, *, hold: Hold, usage: Usage, refunded: bool = False) -> int:
+def settle(
+    session: Session, *, hold: Hold, usage: Usage, refunded: bool = False, flat_units: int = 0
+) -> int:
     """Charges the real usage of a reserved call and releases its hold; returns the charge.
 
-    Settling a row twice changes nothing the second time (its status is checked in the UPDATE).
+    `flat_units` are charged besides the tokens, times the model's multiplier too (a price per
+    call, such as an image model's per picture). Settling a row twice changes nothing the second
+    time (its status is checked in the UPDATE).
     """
-    tokens = usage.prompt_tokens + usage.completion_tokens
+    tokens = usage.prompt_tokens + usage.completion_tokens + flat_units
     charge = 0 if refunded else hold.terms.units(hold.model, tokens)
     daily = hold.terms.daily_free
     marked = session.execute(

@@ -14,7 +14,9 @@ Rules kept here (not in the UI):
 - an answer whose message row was deleted (in another tab) stops: no model call runs on for an
   answer nobody can read, uncounted by the limit of answers at once;
 - an answer left "streaming" by a process that died is marked interrupted
-  (`reap_stale_answers`).
+  (`reap_stale_answers`);
+- the pictures an image model drew (`chat/images.py`) are stored with the final save, in the
+  same transaction as the answer's text and charge.
 
 The jobs of this process are found by message id (`get_job`), so any tab can follow one.
 """
@@ -35,6 +37,7 @@ from sqlmodel import col, select
 
 from chatapp.billing.sensitive import StreamMasker
 from chatapp.chat import pace, store
+from chatapp.chat.images import ImageDelta, store_images
 from chatapp.chat.providers import ChatModel
 from chatapp.core import metrics
 from chatapp.core.db import session_scope
@@ -89,6 +92,9 @@ class AnswerJob:
     ending: str | None = None
     refused: bool = False
     tool_calls: bool = False
+    # Pictures an image model drew, stored with the final save.
+    images: list[ImageDelta] = field(default_factory=list)
+    image_ids: list[str] = field(default_factory=list)
     started_at: float = 0.0
     first_token_at: float | None = None
     # When the first reasoning arrived, and when the model stopped reasoning (its first answer
@@ -191,6 +197,8 @@ class AnswerJob:
                     self.finish_reason = event.finish_reason
                     self.tool_calls = getattr(event, "tool_calls", False)
                     usage = event.usage
+                elif isinstance(event, ImageDelta):
+                    self.images.append(event)
                 elif getattr(event, "text", ""):
                     self._add(event)
             self._flush_masks()
@@ -247,6 +255,13 @@ class AnswerJob:
                 msg = store.update_message(
                     session, user_id=self.user_id, message_id=self.message_id, **fields
                 )
+                if final and self.images:
+                    self.image_ids = store_images(
+                        session,
+                        user_id=self.user_id,
+                        message_id=self.message_id,
+                        images=self.images,
+                    )
                 if final and self.charge is not None:
                     self._settle(session, usage)
                 if final and msg is not None:
@@ -274,6 +289,7 @@ class AnswerJob:
             failed=self.status == "error",
             first_token_ms=None if first is None else round((first - self.started_at) * 1000),
             error_code=self.error_code,
+            images=len(self.images),
         )
 
     def cancel(self) -> None:

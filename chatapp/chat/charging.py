@@ -8,7 +8,9 @@ together spend more than the wallet holds; a cut answer offers 「继续」.
 
 `settle` runs in the answer job's final save: the provider's usage when it sent one, else our
 count of the text (marked estimated — llama.cpp sends none when streaming); a call that failed
-before any text is refunded. A user's own API key pays for itself: its calls are recorded in the
+before any text is refunded. An image model's turn reserves `images.IMAGE_UNITS` per picture
+(times the plan's multiplier for the model) instead of tokens, and is settled per picture drawn
+(`images=` in the ledger); one that drew nothing is refunded. A user's own API key pays for itself: its calls are recorded in the
 ledger, pass every rule but the quota, and are never charged.
 """
 
@@ -25,7 +27,9 @@ from chatapp.billing.sensitive import WordList
 from chatapp.billing.wallet import Hold, Usage
 from chatapp.chat import store
 from chatapp.chat.conversations import MAX_MESSAGE_CHARS, AnswerRequest, Turn
+from chatapp.chat.images import IMAGE_UNITS
 from chatapp.chat.prompts import estimate_tokens
+from chatapp.chat.providers import get_router
 from chatapp.core.config import Settings
 
 # What a reply may take when neither the conversation nor the operator set a maximum.
@@ -40,6 +44,8 @@ class Charge:
     prompt_tokens: int
     # The operator's 敏感词 when model output is masked; None: shown as it comes.
     mask: WordList | None
+    # Pictures asked for (an image model's turn); 0 for a chat turn.
+    images: int = 0
 
 
 def admit_turn(
@@ -64,8 +70,11 @@ def admit_turn(
     if not turn.continues:
         msg = store.get_message(session, user_id=user_id, message_id=turn.user_message_id)
         text = msg.content if msg is not None else ""
+    images = 1 if get_router().is_image_model(request.model) else 0
     prompt_tokens = sum(estimate_tokens(str(m.get("content") or "")) for m in request.messages)
     reply = int(request.params.get("max_tokens") or DEFAULT_REPLY_RESERVE)
+    if images:  # a price per picture, not per token
+        prompt_tokens, reply = 0, images * IMAGE_UNITS
     hold = gate.admit_call(
         session,
         settings=settings,
@@ -73,17 +82,17 @@ def admit_turn(
         model=request.model,
         text=text,
         prompt_tokens=prompt_tokens,
-        reply_tokens=0 if own_key else reply,
+        reply_tokens=0 if own_key and not images else reply,
         max_message_chars=MAX_MESSAGE_CHARS,
         provider=provider,
         conversation_id=turn.conversation_id,
         charge=not own_key,
     )
-    if hold.units and "max_tokens" not in request.params:
+    if hold.units and not images and "max_tokens" not in request.params:
         request = dataclasses.replace(request, params={**request.params, "max_tokens": reply})
     words = sensitive.policy(session)
     mask = words.words if words.mask_output and words.words.size else None
-    return request, Charge(hold=hold, prompt_tokens=prompt_tokens, mask=mask)
+    return request, Charge(hold=hold, prompt_tokens=prompt_tokens, mask=mask, images=images)
 
 
 def settle(
@@ -96,8 +105,19 @@ def settle(
     failed: bool,
     first_token_ms: int | None,
     error_code: str | None,
+    images: int = 0,
 ) -> int:
-    """Books the answer's real cost (or our count of it); refunds a call that produced nothing."""
+    """Books the answer's real cost (or our count of it); refunds a call that produced nothing.
+
+    `images`: the pictures an image model's answer drew (charged per picture)."""
+    if charge.images:
+        drawn = Usage(images=images, first_token_ms=first_token_ms, error_code=error_code)
+        if not images:
+            wallet.refund(session, hold=charge.hold, usage=drawn)
+            return 0
+        return wallet.settle(
+            session, hold=charge.hold, usage=drawn, flat_units=images * IMAGE_UNITS
+        )
     prompt = getattr(usage, "prompt_tokens", None)
     completion = getattr(usage, "completion_tokens", None)
     estimated = prompt is None or completion is None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -42,6 +43,9 @@ class MessageItem:
     reasoning_s: int = -1
     # How the answer ended (Message.ending), named under the bubble.
     ending: str = ""
+    # The pictures an image model drew (chat/images.py), their ids space-separated: a string,
+    # not a list, so the row memo (one level deep) sees an unchanged row as unchanged.
+    image_ids: str = ""
     # The row's React key: its id, except for a message sent during this visit, whose row keeps
     # the key of the bubble shown before it was stored (`pending_items`), so the stored message
     # updates that row instead of mounting a new one.
@@ -61,8 +65,12 @@ def conversation_item(
     )
 
 
-def message_item(msg: Message, *, now: datetime, lang: str) -> MessageItem:
-    """The bubble for a message; error codes become user text here, never raw exception text."""
+def message_item(
+    msg: Message, *, now: datetime, lang: str, image_ids: Sequence[str] = ()
+) -> MessageItem:
+    """The bubble for a message; error codes become user text here, never raw exception text.
+
+    `image_ids`: the pictures the answer drew (`images.image_ids`)."""
     code = msg.error_code or ""
     retry_at = retry_at_ms(msg)
     return MessageItem(
@@ -80,6 +88,7 @@ def message_item(msg: Message, *, now: datetime, lang: str) -> MessageItem:
         reasoning=msg.reasoning or "",
         reasoning_s=round(msg.reasoning_ms / 1000) if msg.reasoning_ms is not None else -1,
         ending=msg.ending or "",
+        image_ids=" ".join(image_ids),
     )
 
 

@@ -57,6 +57,8 @@ class Provider:
     models: tuple[str, ...]
     # Ask the provider (`GET /models`) which models it serves; `models` is the fallback.
     discover: bool = False
+    # Models that draw pictures (`/images/generations`) instead of chatting (chat/images.py).
+    image_models: tuple[str, ...] = ()
 
 
 def load_providers(settings: Settings, environ: Mapping[str, str] | None = None) -> list[Provider]:
@@ -65,6 +67,8 @@ def load_providers(settings: Settings, environ: Mapping[str, str] | None = None)
     The providers file is JSON: `{"providers": [{"name": "deepseek", "base_url": "...",
     "api_key_env": "DEEPSEEK_API_KEY", "models": ["deepseek-chat"]}, ...]}` (`api_key` inline is
     accepted but keeping keys in the environment is better; local servers like Ollama need none).
+    A provider's `"image_models": ["dall-e-3"]` draw pictures instead of chatting; for the OPENAI_*
+    provider they come from CHATAPP_IMAGE_MODELS (comma-separated).
 
     Raises:
         ConfigError: the file is missing, not JSON, or a provider lacks a base_url or models.
@@ -96,10 +100,22 @@ def load_providers(settings: Settings, environ: Mapping[str, str] | None = None)
                 raise ConfigError(f'provider {name}: models must be a list of names or "auto"')
             if not models and not discover:
                 raise ConfigError(f"provider {name}: models must be a non-empty list of names")
+            image_models = entry.get("image_models") or []
+            if not isinstance(image_models, list) or not all(
+                isinstance(m, str) and m for m in image_models
+            ):
+                raise ConfigError(f"provider {name}: image_models must be a list of names")
             key_env = entry.get("api_key_env")
             key = env.get(key_env) if isinstance(key_env, str) else entry.get("api_key")
             providers.append(
-                Provider(name, base_url.rstrip("/"), key or None, tuple(models), discover)
+                Provider(
+                    name,
+                    base_url.rstrip("/"),
+                    key or None,
+                    tuple(models),
+                    discover,
+                    tuple(image_models),
+                )
             )
     if settings.openai_api_key:
         providers.append(
@@ -110,6 +126,9 @@ def load_providers(settings: Settings, environ: Mapping[str, str] | None = None)
                 tuple(settings.models or DEFAULT_REAL_MODELS),
                 # Without CHATAPP_MODELS, offer what the provider lists.
                 discover=not settings.models,
+                image_models=tuple(
+                    m.strip() for m in env.get("CHATAPP_IMAGE_MODELS", "").split(",") if m.strip()
+                ),
             )
         )
     return providers
@@ -137,16 +156,24 @@ class ModelRouter:
         self._resolver = resolver
         self._user_url_client: ChatModel | None = None
         self._by_model: dict[str, Provider] = {}
+        self._image_models: set[str] = set()
         self._discovered: dict[str, tuple[str, ...]] = {}
         self._discovered_at = float("-inf")
         self._index()
 
     def _index(self) -> None:
         by_model: dict[str, Provider] = {}
+        image_models: set[str] = set()
         for provider in self.providers:
             for model in self._discovered.get(provider.name) or provider.models:
                 by_model.setdefault(model, provider)
+        # After every chat model: the default model of a new conversation is one that chats.
+        for provider in self.providers:
+            for model in provider.image_models:
+                if by_model.setdefault(model, provider) is provider:
+                    image_models.add(model)
         self._by_model = by_model
+        self._image_models = image_models
 
     async def refresh_models(self, *, now: float | None = None) -> None:
         """Asks providers that allow it which models they serve (`GET /models`), at most every
@@ -189,6 +216,14 @@ class ModelRouter:
             return self.own_key_models() if own_key else [DEMO_MODEL_ID]
         return list(self._by_model)
 
+    def image_model_ids(self) -> list[str]:
+        """The offered models that draw pictures (marked 「画图」 in the model picker)."""
+        return [m for m in self._by_model if m in self._image_models]
+
+    def is_image_model(self, model: str) -> bool:
+        """True when `model` draws pictures instead of chatting (chat/images.py)."""
+        return model in self._image_models
+
     def default_model(self, *, own_key: bool = False) -> str:
         """The model new conversations start with."""
         return self.model_ids(own_key=own_key)[0]
@@ -228,6 +263,16 @@ class ModelRouter:
                 model=model if model in offered else offered[0],
             )
         client = self._provider_client(model)
+        if model in self._image_models and client is not self._demo:
+            from chatapp.chat.images import ImageModel
+
+            # A user's own key is sent to the provider; their own base URL serves chat only.
+            return ImageModel(
+                client,
+                allow=self.settings.user_base_url_allow,
+                resolver=self._resolver,
+                api_key=api_key,
+            )
         if api_key and client is not self._demo:
             return UserKeyedModel(
                 client,

@@ -10,15 +10,16 @@ right after reaping dead answers. Every query filters by the owner.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import NamedTuple
 
 from sqlmodel import Session
 
 from chatapp import preferences
 from chatapp.billing import gate, rules
-from chatapp.chat import answers, charging, conversations, store
+from chatapp.chat import answers, charging, conversations, images, store
 from chatapp.chat.conversations import AnswerRequest, Turn
 from chatapp.chat.items import ConversationItem, MessageItem, conversation_item, message_item
 from chatapp.chat.providers import get_router
@@ -174,7 +175,7 @@ def conversation_view(
         context_window=params["context_window"],
         token_budget=params["token_budget"],
         role_id=conv.role_id or 0,
-        messages=[message_item(m, now=now, lang=lang) for m in rows],
+        messages=_items(session, rows, user_id=user_id, now=now, lang=lang),
         has_earlier=has_earlier,
         streaming_id=live[-1] if live else -1,
     )
@@ -194,8 +195,19 @@ def earlier_page(
         limit=PAGE_SIZE + 1,
     )
     return EarlierPage(
-        [message_item(m, now=now, lang=lang) for m in rows[-PAGE_SIZE:]], len(rows) > PAGE_SIZE
+        _items(session, rows[-PAGE_SIZE:], user_id=user_id, now=now, lang=lang),
+        len(rows) > PAGE_SIZE,
     )
+
+
+def _items(
+    session: Session, rows: Sequence[Message], *, user_id: int, now: datetime, lang: str
+) -> list[MessageItem]:
+    """The bubbles of `rows`, each answer with the pictures it drew."""
+    drawn = images.image_ids(
+        session, user_id=user_id, message_ids=[m.id for m in rows if m.id and m.kind == "assistant"]
+    )
+    return [message_item(m, now=now, lang=lang, image_ids=drawn.get(m.id or 0, ())) for m in rows]
 
 
 def start_turn(
@@ -307,15 +319,19 @@ def final_answer(
     conv = store.get_conversation(session, user_id=user_id, conversation_id=msg.conversation_id)
     if conv is None:
         return None
-    return final_view(msg, conv, lang=lang)
+    drawn = images.image_ids(session, user_id=user_id, message_ids=[message_id])
+    return final_view(msg, conv, lang=lang, image_ids=drawn.get(message_id, ()))
 
 
-def final_view(msg: Message, conv: Conversation, *, lang: str) -> FinalAnswer:
+def final_view(
+    msg: Message, conv: Conversation, *, lang: str, image_ids: Sequence[str] = ()
+) -> FinalAnswer:
     """A finished answer's bubble and list row from rows already at hand (the answer job keeps the
-    rows its final save wrote: no need to read them back)."""
+    rows its final save wrote, and the ids of the pictures it drew: no need to read them back)."""
     now = utcnow()
     row = conversation_item(conv, now=now, lang=lang, untitled="")
-    return FinalAnswer(message_item(msg, now=now, lang=lang), conv.id, [row.preview, row.time])
+    item = message_item(msg, now=now, lang=lang, image_ids=image_ids)
+    return FinalAnswer(item, conv.id, [row.preview, row.time])
 
 
 def read_checkpoint(*, user_id: int, message_id: int) -> Checkpoint:

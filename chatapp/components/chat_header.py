@@ -12,6 +12,15 @@ from chatapp.core import parameters
 from chatapp.state.chat import ChatState
 
 
+def model_label(model: rx.Var) -> rx.Var:
+    """A model's name in the pickers; an image model's marked 「画图」 / "Image"."""
+    return rx.cond(
+        ChatState.image_models.contains(model),
+        model.to(str) + " · " + t("model.image_tag").to(str),
+        model,
+    )
+
+
 def _status(name: str) -> rx.Component:
     # The field's answer to the last save: why it was refused, or 「已保存」.
     return rx.cond(
@@ -79,7 +88,9 @@ def settings_panel() -> rx.Component:
                     _field(
                         "chat.model",
                         rx.el.select(
-                            rx.foreach(ChatState.models, lambda m: rx.el.option(m, value=m)),
+                            rx.foreach(
+                                ChatState.models, lambda m: rx.el.option(model_label(m), value=m)
+                            ),
                             name="model",
                             default_value=ChatState.current_model,
                             key=ChatState.current_id + ChatState.current_model,
@@ -186,14 +197,19 @@ def chat_header() -> rx.Component:
         ),
         # Hidden on phones (chat.css), where the title needs the room: the ⚙ panel has the model too.
         rx.box(
-            rx.select(
-                ChatState.models,
+            rx.select.root(
+                rx.select.trigger(
+                    variant="soft", id="model-picker", custom_attrs={"aria-label": t("chat.model")}
+                ),
+                rx.select.content(
+                    rx.foreach(
+                        ChatState.models,
+                        lambda m: rx.select.item(model_label(m), value=m, data_model=m),
+                    )
+                ),
                 value=ChatState.current_model,
                 on_change=ChatState.set_model,
                 size="1",
-                variant="soft",
-                id="model-picker",
-                custom_attrs={"aria-label": t("chat.model")},
             ),
             class_name="model-picker-wrap",
         ),

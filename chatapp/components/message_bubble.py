@@ -8,6 +8,7 @@ import reflex as rx
 
 from chatapp.chat.items import MessageItem
 from chatapp.components.answer_ending import answer_ending
+from chatapp.components.answer_image import answer_images
 from chatapp.components.markdown import ROW_MEMO, chat_markdown
 from chatapp.components.reasoning_block import reasoning_block, retry_countdown
 from chatapp.components.role_avatar import AvatarImage
@@ -180,24 +181,31 @@ def _assistant(msg: rx.Var[MessageItem]) -> rx.Component:
         rx.box(
             rx.box(rx.text(msg.time), rx.text(msg.model), class_name="msg-meta"),
             reasoning_block(msg),
-            rx.box(
-                chat_markdown(msg.content, msg.id, live, msg.streamed),
-                class_name=rx.cond(
-                    # An answer with no text shows only its ending or error line, not an empty
-                    # bubble (while the model reasons, answer_parts.css hides the typing dot).
-                    (msg.content == "") & ~live & ~msg.streamed,
-                    "bubble assistant empty",
-                    rx.match(
-                        msg.status,
-                        ("error", "bubble assistant error"),
-                        rx.cond(
-                            msg.ending == "refused", "bubble assistant refused", "bubble assistant"
+            rx.cond(
+                # An image model's answer: its pictures, the prompt as their caption.
+                msg.image_ids != "",
+                answer_images(msg),
+                rx.box(
+                    chat_markdown(msg.content, msg.id, live, msg.streamed),
+                    class_name=rx.cond(
+                        # An answer with no text shows only its ending or error line, not an empty
+                        # bubble (while the model reasons, answer_parts.css hides the typing dot).
+                        (msg.content == "") & ~live & ~msg.streamed,
+                        "bubble assistant empty",
+                        rx.match(
+                            msg.status,
+                            ("error", "bubble assistant error"),
+                            rx.cond(
+                                msg.ending == "refused",
+                                "bubble assistant refused",
+                                "bubble assistant",
+                            ),
                         ),
                     ),
+                    data_testid="assistant-bubble",
+                    data_status=msg.status,
+                    data_ending=msg.ending,
                 ),
-                data_testid="assistant-bubble",
-                data_status=msg.status,
-                data_ending=msg.ending,
             ),
             _status(msg),
             answer_ending(msg),

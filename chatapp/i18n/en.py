@@ -231,6 +231,13 @@ MESSAGES: dict[str, str] = {
     "a11y.chat_heading": "Chat",
     "a11y.roles_heading": "Roles",
     "a11y.settings_heading": "Settings",
+    # Image generation: image models in the picker, the picture in the answer bubble.
+    "model.image_tag": "Image",
+    "answer.image.alt": "Generated image: {prompt}",
+    "answer.image.open": "Open full size",
+    "answer.image.download": "Download",
+    "answer.image.drawing": "Drawing…",
+    "api.error.image_not_found": "No such image (it may have been deleted with its conversation).",
     # The operator console (/admin) and Settings → 用量 / Usage.
     "a11y.admin_heading": "Admin console",
     "nav.admin": "Admin",

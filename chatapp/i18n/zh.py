@@ -230,6 +230,13 @@ MESSAGES: dict[str, str] = {
     "a11y.chat_heading": "对话",
     "a11y.roles_heading": "角色",
     "a11y.settings_heading": "设置",
+    # Image generation: image models in the picker, the picture in the answer bubble.
+    "model.image_tag": "画图",
+    "answer.image.alt": "生成的图片：{prompt}",
+    "answer.image.open": "查看原图",
+    "answer.image.download": "下载",
+    "answer.image.drawing": "正在画图…",
+    "api.error.image_not_found": "没有这张图片（可能已随对话删除）。",
     # The operator console (/admin) and Settings → 用量 / Usage.
     "a11y.admin_heading": "管理后台",
     "nav.admin": "管理后台",

@@ -55,6 +55,8 @@ class ChatState(Sending, AnswerFollower, ConversationList, rx.State):
     current_role_id: int = 0
     not_found: bool = False
     models: list[str] = []
+    # Of `models`, those that draw pictures (marked 「画图」 in the picker).
+    image_models: list[str] = []
     demo: bool = False
     editing_id: int = -1
     notice: str = ""
@@ -128,6 +130,7 @@ class ChatState(Sending, AnswerFollower, ConversationList, rx.State):
         own_key = await in_session(preferences.has_own_key, user_id=user_id)
         self._assign(
             models=router.model_ids(own_key=own_key),
+            image_models=router.image_model_ids(),
             demo=router.is_demo(own_key=own_key),
             notice="",
             editing_id=-1,

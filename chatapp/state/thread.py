@@ -317,7 +317,7 @@ class AnswerFollower(ChatBase, mixin=True):
         job = answers.get_job(message_id)
         if job is not None and job.user_id == user_id and job.saved is not None:
             # No need to read back what it just wrote.
-            final = screens.final_view(*job.saved, lang=lang)
+            final = screens.final_view(*job.saved, lang=lang, image_ids=job.image_ids)
         else:
             final = await in_session(
                 screens.final_answer, user_id=user_id, message_id=message_id, lang=lang
@@ -326,7 +326,8 @@ class AnswerFollower(ChatBase, mixin=True):
             return
         item, conversation_id, row = final
         # An answer with no text keeps its fields: its bubble hides by `content` (message_bubble).
-        if sent == (len(item.content), len(item.reasoning)) and item.content:
+        # A picture's caption (its prompt) is drawn from `content`, not from the stream store.
+        if sent == (len(item.content), len(item.reasoning)) and item.content and not item.image_ids:
             # The tab holds exactly this text and reasoning already (cs.a / cs.t batches, in
             # order, on one socket): don't send them a second time (3 bytes per Chinese character).
             item.content, item.reasoning, item.streamed = "", "", True

@@ -39,6 +39,8 @@ def app(fake_llm, tmp_path_factory) -> Iterator[AppServer]:
         OPENAI_API_KEY=API_KEY,
         OPENAI_BASE_URL=fake_llm.base_url,
         CHATAPP_MODELS="fake-gpt,fake-gpt-mini",
+        # tests/e2e/test_image_generation.py: an image model, drawn by the fake's images endpoint.
+        CHATAPP_IMAGE_MODELS="fake-image",
         # tests/e2e/test_web_security.py: images from this host load, from others they do not.
         IMAGE_HOSTS_ALLOW="127.0.0.3:*",
     )

@@ -10,6 +10,7 @@ import pytest
 from chatapp.llm import (
     ChatClient,
     LLMAuthError,
+    LLMBadRequestError,
     LLMConnectionError,
     LLMMalformedError,
     LLMRateLimitError,
@@ -19,7 +20,7 @@ from chatapp.llm import (
     StreamDone,
     TextDelta,
 )
-from testkit.fakes.openai_server import FakeOpenAI, Reply
+from testkit.fakes.openai_server import CONTENT_POLICY_ERROR, FakeOpenAI, Reply
 from testkit.net import free_port
 from testkit.paths import ROOT
 
@@ -77,6 +78,21 @@ async def test_non_streaming_models_embeddings_images(fake: FakeOpenAI) -> None:
         assert (await client.images("a cat"))[0].endswith("fake-image-0.png")
         b64 = await client.images("a cat", n=2, response_format="b64_json")
         assert len(b64) == 2 and b64[0].startswith("iVBOR")
+
+
+async def test_images_by_url_are_served_and_a_policy_refusal_keeps_its_code(
+    fake: FakeOpenAI,
+) -> None:
+    fake.queue(Reply(image_url=True), Reply(status=400, error=CONTENT_POLICY_ERROR))
+    async with client_for(fake) as client:
+        (url,) = await client.images("a cat", "fake-image", response_format="b64_json")
+        async with httpx.AsyncClient() as http:
+            picture = await http.get(url)
+        assert picture.headers["content-type"] == "image/png"
+        assert picture.content.startswith(b"\x89PNG\r\n\x1a\n")
+        with pytest.raises(LLMBadRequestError) as info:
+            await client.images("something refused", "fake-image")
+    assert (info.value.status, info.value.provider_code) == (400, "content_policy_violation")
 
 
 async def test_wrong_key_is_auth_error_without_the_key(fake: FakeOpenAI) -> None:

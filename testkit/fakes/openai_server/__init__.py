@@ -16,7 +16,9 @@ OpenAI-style error body and `headers=` (e.g. retry-after); `first_byte_delay_s` 
 What today's models send, for the endings a client must name: `reasoning=` (in
 `reasoning_content`, `reasoning` or `<think>` tags, `reasoning_field=`), `refusal=`,
 `tool_call=True`, `finish_reason="length"` / `"content_filter"`, `text=""`; and bodies that are
-not an event stream (`body=`: "empty", "json_in_sse", "json").
+not an event stream (`body=`: "empty", "json_in_sse", "json"). Images: /v1/images/generations
+answers `b64_json` (a real 1×1 PNG) when asked, else a URL under /files/ that it serves too;
+`Reply(status=400, error=CONTENT_POLICY_ERROR)` is OpenAI's content-policy refusal.
 
 Modules: `reply` (what to answer), `shapes` (deltas and completions), `wire` (SSE, JSON, errors),
 `server` (the server), `cli` (run it as its own process for benchmarks):
@@ -29,8 +31,10 @@ from __future__ import annotations
 from .cli import main, run_forever
 from .reply import Body, Fault, ReasoningField, RecordedRequest, Reply
 from .server import FakeOpenAI
+from .wire import CONTENT_POLICY_ERROR
 
 __all__ = [
+    "CONTENT_POLICY_ERROR",
     "Body",
     "FakeOpenAI",
     "Fault",

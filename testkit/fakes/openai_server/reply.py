@@ -41,6 +41,8 @@ class Reply:
         refusal: A refusal streamed as `delta.refusal` (the text is usually "" then).
         tool_call: Ask for a tool call (`delta.tool_calls`), finishing with "tool_calls".
         body: The shape of a 200 streamed reply (see `Body`).
+        image_url: Answer an image request with a URL even when `b64_json` was asked for (as
+            providers that ignore `response_format` do).
     """
 
     text: str | None = None
@@ -62,6 +64,7 @@ class Reply:
     refusal: str | None = None
     tool_call: bool = False
     body: Body = "sse"
+    image_url: bool = False
 
 
 @dataclass(frozen=True)

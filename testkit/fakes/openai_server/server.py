@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import json
 import logging
@@ -77,6 +78,8 @@ class FakeOpenAI:
                 Route("/v1/models", self._models, methods=["GET"]),
                 Route("/v1/embeddings", self._embeddings, methods=["POST"]),
                 Route("/v1/images/generations", self._images, methods=["POST"]),
+                # Where a URL result points (providers host generated images for an hour or so).
+                Route("/files/{name}", self._image_file, methods=["GET"]),
             ]
         )
         error_log = logging.getLogger("uvicorn.error")
@@ -342,8 +345,18 @@ class FakeOpenAI:
             return early
         body = body if isinstance(body, dict) else {}
         n = int(body.get("n") or 1)
-        if body.get("response_format") == "b64_json":
+        if body.get("response_format") == "b64_json" and not reply.image_url:
             data = [{"b64_json": PNG_B64} for _ in range(n)]
         else:
             data = [{"url": f"{self.url}/files/fake-image-{i}.png"} for i in range(n)]
         return json_response({"created": int(time.time()), "data": data}, reply.headers)
+
+    async def _image_file(self, request: Request) -> Response:
+        """The picture a URL result names: a real PNG, so clients can check its magic number."""
+        with self._lock:
+            self._requests.append(
+                RecordedRequest(
+                    "GET", request.url.path, dict(request.headers), None, time.monotonic()
+                )
+            )
+        return Response(base64.b64decode(PNG_B64), media_type="image/png")

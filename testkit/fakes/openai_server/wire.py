@@ -5,17 +5,45 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
+import struct
+import zlib
+from collections.abc import Callable
 from typing import Any
 
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-# A 1x1 transparent PNG, for b64_json image replies.
-PNG_B64 = base64.b64encode(
-    bytes.fromhex(
-        "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-        "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+
+def _png(width: int, height: int, pixel: Callable[[int, int], tuple[int, int, int]]) -> bytes:
+    """An RGB PNG drawn by `pixel(x, y)` (zlib only: no imaging library needed)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(
+        b"\0" + bytes(c for x in range(width) for c in pixel(x, y)) for y in range(height)
     )
-).decode()
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows, 9))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _moon_scene(x: int, y: int) -> tuple[int, int, int]:
+    """A night sky over hills with a moon: something a screenshot can show is a picture."""
+    if (x - 88) ** 2 + (y - 36) ** 2 < 196:
+        return (250, 236, 180)
+    if y > 92 + 10 * math.sin(x / 14):
+        return (34, 92 + y // 4, 70)
+    return (20 + y // 3, 30 + y // 2, 90 + y)
+
+
+# A real 128×128 PNG, for image replies (b64_json and the files behind URL results).
+PNG_B64 = base64.b64encode(_png(128, 128, _moon_scene)).decode()
 
 _ERRORS: dict[int, tuple[str, str | None, str]] = {
     400: ("invalid_request_error", None, "Bad request."),
@@ -24,6 +52,16 @@ _ERRORS: dict[int, tuple[str, str | None, str]] = {
     404: ("invalid_request_error", "model_not_found", "The model does not exist."),
     422: ("invalid_request_error", None, "Unprocessable request."),
     429: ("requests", "rate_limit_exceeded", "Rate limit reached. Please try again later."),
+}
+
+
+# What OpenAI answers (400) when an image prompt breaks its content policy:
+# `Reply(status=400, error=CONTENT_POLICY_ERROR)`.
+CONTENT_POLICY_ERROR: dict[str, Any] = {
+    "message": "Your request was rejected as a result of our safety system.",
+    "type": "invalid_request_error",
+    "param": None,
+    "code": "content_policy_violation",
 }
 
 
