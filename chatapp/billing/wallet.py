@@ -16,6 +16,7 @@ everyone — and never touches the balance.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -112,7 +113,7 @@ _CHARGE = (
 )
 
 
-def _run(session: Session, statement, params: dict[str, object]):
+def _run(session: Session, statement, params: Mapping[str, object]):
     """Runs one of the statements above in the session's transaction, as plain SQL (no ORM
     bookkeeping), and expires the user's wallet if the session holds it, so it is read again."""
     result = session.connection().execute(statement, params)
@@ -172,10 +173,11 @@ def reserve(
         )
         .scalar_one()
     )
+    assert entry_id is not None
     return Hold(entry_id=entry_id, user_id=user_id, units=held, terms=terms, model=model)
 
 
-# The columns of a fresh ledger row that the model's defaults fill in (plain INSERTs skip them).
+# The columns of a fresh ledger row that the model's defaults fill in (a plain INSERT does not).
 _NEW_ROW = {
     "prompt_tokens": 0,
     "completion_tokens": 0,
@@ -184,9 +186,7 @@ _NEW_ROW = {
     "estimated": False,
     "status": "reserved",
     "charge": 0,
-    "first_token_ms": None,
-    "error_code": None,
-}
+}  # first_token_ms and error_code are left out: NULL until the call is settled
 
 
 def settle(session: Session, *, hold: Hold, usage: Usage, refunded: bool = False) -> int:
