@@ -21,7 +21,7 @@ from typing import Any
 
 from playwright.sync_api import sync_playwright
 
-from bench import big, dashboard, load, open_api, stream_cost, ttft
+from bench import admission, big, dashboard, load, open_api, stream_cost, ttft
 from bench.common import RESULTS, launch_browser, load_stack, machine, stack
 from testkit.postgres import fresh_pg_database
 
@@ -32,6 +32,7 @@ TARGETS = {
     "click_to_rendered_ms": "<= 500 ms",
     "rss_per_idle_user_kb": "<= 1024 KB",
     "dashboard_query_ms": f"<= {dashboard.GOAL_MS} ms each",
+    "admission_per_send_ms_p99": f"<= {admission.GOAL_P99_MS} ms",
 }
 
 FULL = {
@@ -123,6 +124,9 @@ def run(
     if want("dashboard"):
         # No app or browser: the admin dashboard's queries on a seeded PostgreSQL.
         step("dashboard", lambda: dashboard.run(smoke))
+    if want("admission"):
+        # No app or browser: the rule chain and the reservation against the databases.
+        step("admission", lambda: admission.run(smoke))
     with sync_playwright() as pw:
         browser = launch_browser(pw)
         try:
@@ -273,6 +277,8 @@ def table(r: dict[str, Any]) -> str:
         rows.extend(open_api.rows(r["open_api"]))
     if "dashboard" in r:
         rows.extend(dashboard.table_rows(r["dashboard"]))
+    if "admission" in r:
+        rows.extend(admission.table_rows(r["admission"]))
     if "startup_warm_s" in r:
         rows.append(("warm start to first page", "", f"{r['startup_warm_s']} s"))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
@@ -292,7 +298,7 @@ def main() -> None:
     parser.add_argument(
         "--only",
         default="",
-        help="comma-separated: stream,ttft,big,load,api,memory,dashboard (default all)",
+        help="comma-separated: stream,ttft,big,load,api,memory,dashboard,admission (default all)",
     )
     parser.add_argument(
         "--workers", type=int, default=0, help="load/memory with N workers + Redis (default: 1)"

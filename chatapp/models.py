@@ -352,3 +352,18 @@ class GeneratedImage(SQLModel, table=True):
     mime: str = Field(max_length=32)
     data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class UsageDay(SQLModel, table=True):
+    """The usage ledger summed per finished operator day and model (`billing.rollup`), so the
+    dashboard's per-day chart reads a few hundred rows instead of a month of calls. Keyed by the
+    zone the day was counted in: a changed BILLING_TIME_ZONE counts its days afresh."""
+
+    zone: str = Field(primary_key=True, max_length=64)
+    day: str = Field(primary_key=True, max_length=10)  # 'YYYY-MM-DD' in `zone`
+    model: str = Field(primary_key=True, max_length=128)
+    calls: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    prompt_tokens: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    completion_tokens: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # Distinct users of this model that day: not a sum of anything smaller, so stored as counted.
+    active_users: int = Field(default=0, sa_column_kwargs={"server_default": "0"})

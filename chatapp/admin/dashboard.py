@@ -1,8 +1,9 @@
 """The admin dashboard's figures and series, each one grouped query on the usage ledger.
 
 Everything counts model calls from `UsageEntry` (one row per answer, image or API call), grouped
-in the database by the operator's day (`billing.buckets`), so the charts stay fast on a large
-ledger (see bench/README.md, "dashboard"). Refusals come from the audit log.
+in the database by the operator's day (`billing.buckets`); the per-day series reads finished days
+from a daily rollup (`billing.rollup`), so the charts stay fast on a large ledger (see
+bench/README.md, "Dashboard queries"). Refusals come from the audit log.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func
-from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from chatapp.billing import buckets
+from chatapp.billing import buckets, rollup
 from chatapp.core.config import Settings
 from chatapp.models import AuditEvent, UsageEntry, User, utcnow
 
@@ -91,37 +91,25 @@ def tokens_by_day_and_model(
 ) -> list[dict[str, object]]:
     """Per day and model: calls, prompt and completion tokens, active users (oldest day first).
 
-    The JSON of `/api/v1/admin/usage` and the stacked chart's data.
+    The JSON of `/api/v1/admin/usage` and the stacked chart's data. Finished days come from the
+    daily rollup (`billing.rollup`), today from the ledger.
     """
+    now = now or utcnow()
     days = max(1, min(days, MAX_DAYS))
-    since = _start_of_today(settings, now or utcnow()) - timedelta(days=days - 1)
-    bucket = buckets.day(
-        col(UsageEntry.created_at), zone=settings.billing_time_zone, dialect=_dialect(session)
-    ).label("day")
-    # sqlalchemy's select: sqlmodel's typed one takes at most four columns.
-    rows = session.execute(
-        sa_select(
-            bucket,
-            col(UsageEntry.model),
-            func.count(),
-            func.coalesce(func.sum(col(UsageEntry.prompt_tokens)), 0),
-            func.coalesce(func.sum(col(UsageEntry.completion_tokens)), 0),
-            func.count(func.distinct(col(UsageEntry.user_id))),
-        )
-        .where(col(UsageEntry.created_at) >= since)
-        .group_by(bucket, col(UsageEntry.model))
-        .order_by(bucket, col(UsageEntry.model))
-    ).all()
+    first_day = (_start_of_today(settings, now) - timedelta(days=days - 1)).date()
+    rows = rollup.per_day_and_model(
+        session, zone=settings.billing_time_zone, first_day=first_day, now=now
+    )
     return [
         {
-            "day": day,
-            "model": model,
-            "messages": calls,
-            "prompt_tokens": int(prompt),
-            "completion_tokens": int(completion),
-            "active_users": users,
+            "day": r.day,
+            "model": r.model,
+            "messages": r.calls,
+            "prompt_tokens": r.prompt_tokens,
+            "completion_tokens": r.completion_tokens,
+            "active_users": r.active_users,
         }
-        for day, model, calls, prompt, completion, users in rows
+        for r in rows
     ]
 
 

@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy import Integer, bindparam
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -116,13 +117,25 @@ def wallet(session: Session, *, settings: Settings, user_id: int) -> Wallet:
     return row
 
 
+_WALLET_AND_PLAN = (
+    select(Wallet, Plan)
+    .join(Plan, col(Plan.id) == col(Wallet.plan_id), isouter=True)
+    .where(col(Wallet.user_id) == bindparam("p_user", type_=Integer))
+)
+
+
 def plan_of(
     session: Session, *, settings: Settings, user_id: int, now: datetime | None = None
 ) -> tuple[Wallet, PlanTerms]:
     """The user's wallet and the plan in force now (a plan bought for some days ends, and the
     default plan takes over)."""
-    row = wallet(session, settings=settings, user_id=user_id)
-    plan = session.get(Plan, row.plan_id)
+    # The wallet and its plan in one round trip (every send asks); a first send makes the wallet.
+    found = session.exec(_WALLET_AND_PLAN, params={"p_user": user_id}).first()
+    if found is None:
+        row = wallet(session, settings=settings, user_id=user_id)
+        plan = session.get(Plan, row.plan_id)
+    else:
+        row, plan = found
     until = as_utc(row.plan_until)
     if plan is None or (until is not None and until <= (now or utcnow())):
         plan = default_plan(session, settings=settings)

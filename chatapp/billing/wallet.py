@@ -16,10 +16,11 @@ everyone — and never touches the balance.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, literal, update
+from sqlalchemy import Integer, String, bindparam, case, insert, literal, update
 from sqlmodel import Session, col, select
 
 from chatapp.billing.plans import PlanTerms, today
@@ -60,16 +61,68 @@ class Usage:
     error_code: str | None = None
 
 
-def _free_left(daily: int):
-    """SQL: the day's free units not used yet (never below 0)."""
-    used = col(Wallet.free_used)
-    return case((used < daily, literal(daily) - used), else_=literal(0))
-
-
 def _released(units: int):
     """SQL: the wallet's hold after `units` of it are let go (never below 0)."""
     held = col(Wallet.reserved)
     return case((held >= units, held - units), else_=literal(0))
+
+
+# The statements of every send, built once with named parameters: building SQLAlchemy
+# expressions anew took about as long as the round trips themselves (bench/admission.py).
+_used_today = case(
+    (col(Wallet.free_day) == bindparam("w_day", type_=String), col(Wallet.free_used)),
+    else_=literal(0),
+)
+_daily = bindparam("w_daily", type_=Integer)
+_held = bindparam("w_held", type_=Integer)
+# One UPDATE: a new day starts the free units again, and the hold is taken only if the day's
+# free units left plus the balance, minus what other answers in flight hold, still cover it.
+_RESERVE = (
+    update(Wallet)
+    .where(
+        col(Wallet.user_id) == bindparam("w_user", type_=Integer),
+        case((_used_today < _daily, _daily - _used_today), else_=literal(0))
+        + col(Wallet.balance)
+        - col(Wallet.reserved)
+        >= _held,
+    )
+    .values(
+        free_day=bindparam("w_day"), free_used=_used_today, reserved=col(Wallet.reserved) + _held
+    )
+)
+_LEDGER_ROW = insert(UsageEntry).returning(col(UsageEntry.id))
+_SETTLE_ROW = update(UsageEntry).where(
+    col(UsageEntry.id) == bindparam("e_id", type_=Integer), col(UsageEntry.status) == "reserved"
+)
+_charge = bindparam("w_charge", type_=Integer)
+_left = case((col(Wallet.free_used) < _daily, _daily - col(Wallet.free_used)), else_=literal(0))
+_free_part = case((_charge <= _left, _charge), else_=_left)
+_units = bindparam("w_units", type_=Integer)
+# Every right-hand side reads the row as it was, so free and balance split the charge
+# consistently (PostgreSQL and SQLite both evaluate SET against the old row).
+_CHARGE = (
+    update(Wallet)
+    .where(col(Wallet.user_id) == bindparam("w_user", type_=Integer))
+    .values(
+        reserved=case(
+            (col(Wallet.reserved) >= _units, col(Wallet.reserved) - _units), else_=literal(0)
+        ),
+        free_used=col(Wallet.free_used) + _free_part,
+        balance=col(Wallet.balance) - (_charge - _free_part),
+    )
+)
+
+
+def _run(session: Session, statement, params: Mapping[str, object]):
+    """Runs one of the statements above in the session's transaction, as plain SQL (no ORM
+    bookkeeping), and expires the user's wallet if the session holds it, so it is read again."""
+    result = session.connection().execute(statement, params)
+    user_id = params.get("w_user")
+    if user_id is not None:
+        loaded = session.identity_map.get(session.identity_key(Wallet, user_id))
+        if loaded is not None:
+            session.expire(loaded)
+    return result
 
 
 def reserve(
@@ -93,38 +146,47 @@ def reserve(
     now = now or utcnow()
     held = 0
     if terms.daily_free is not None:
-        day = today(settings, now)
-        # A new day: the free units start again (idempotent; parallel senders agree).
-        session.execute(
-            update(Wallet)
-            .where(col(Wallet.user_id) == user_id, col(Wallet.free_day) != day)
-            .values(free_day=day, free_used=0)
-        )
         held = max(0, units)
-        taken = session.execute(
-            update(Wallet)
-            .where(
-                col(Wallet.user_id) == user_id,
-                _free_left(terms.daily_free) + col(Wallet.balance) - col(Wallet.reserved) >= held,
-            )
-            .values(reserved=col(Wallet.reserved) + held)
-        )
-        if getattr(taken, "rowcount", 0) != 1:
+        params = {
+            "w_user": user_id,
+            "w_day": today(settings, now),
+            "w_daily": terms.daily_free,
+            "w_held": held,
+        }
+        if _run(session, _RESERVE, params).rowcount != 1:
             raise _refusal(session, user_id=user_id, terms=terms)
-    entry = UsageEntry(
-        user_id=user_id,
-        created_at=now,
-        source=source,
-        provider=provider,
-        model=model,
-        conversation_id=conversation_id,
-        multiplier=terms.multiplier(model),
-        reserved=held,
+    entry_id = (
+        session.connection()
+        .execute(
+            _LEDGER_ROW,
+            {
+                "user_id": user_id,
+                "created_at": now,
+                "source": source,
+                "provider": provider,
+                "model": model,
+                "conversation_id": conversation_id,
+                "multiplier": terms.multiplier(model),
+                "reserved": held,
+                **_NEW_ROW,
+            },
+        )
+        .scalar_one()
     )
-    session.add(entry)
-    session.flush()
-    assert entry.id is not None
-    return Hold(entry_id=entry.id, user_id=user_id, units=held, terms=terms, model=model)
+    assert entry_id is not None
+    return Hold(entry_id=entry_id, user_id=user_id, units=held, terms=terms, model=model)
+
+
+# The columns of a fresh ledger row that the model's defaults fill in (a plain INSERT does not).
+_NEW_ROW = {
+    "prompt_tokens": 0,
+    "completion_tokens": 0,
+    "reasoning_tokens": 0,
+    "images": 0,
+    "estimated": False,
+    "status": "reserved",
+    "charge": 0,
+}  # first_token_ms and error_code are left out: NULL until the call is settled
 
 
 def settle(
@@ -138,39 +200,33 @@ def settle(
     """
     tokens = usage.prompt_tokens + usage.completion_tokens + flat_units
     charge = 0 if refunded else hold.terms.units(hold.model, tokens)
-    daily = hold.terms.daily_free
-    marked = session.execute(
-        update(UsageEntry)
-        .where(col(UsageEntry.id) == hold.entry_id, col(UsageEntry.status) == "reserved")
-        .values(
-            status="refunded" if refunded else "settled",
-            prompt_tokens=usage.prompt_tokens,
-            completion_tokens=usage.completion_tokens,
-            reasoning_tokens=usage.reasoning_tokens,
-            images=usage.images,
-            estimated=usage.estimated,
-            first_token_ms=usage.first_token_ms,
-            error_code=usage.error_code,
-            charge=charge,
-        )
+    marked = _run(
+        session,
+        _SETTLE_ROW,
+        {
+            "e_id": hold.entry_id,
+            "status": "refunded" if refunded else "settled",
+            "prompt_tokens": usage.prompt_tokens,
+            "completion_tokens": usage.completion_tokens,
+            "reasoning_tokens": usage.reasoning_tokens,
+            "images": usage.images,
+            "estimated": usage.estimated,
+            "first_token_ms": usage.first_token_ms,
+            "error_code": usage.error_code,
+            "charge": charge,
+        },
     )
-    if getattr(marked, "rowcount", 0) != 1:
+    if marked.rowcount != 1:
         return 0
-    if daily is None:
+    if hold.terms.daily_free is None:
         return charge
-    left = _free_left(daily)
-    free_part = case((literal(charge) <= left, literal(charge)), else_=left)
-    # One UPDATE: every right-hand side reads the row as it was, so free and balance split the
-    # charge consistently (PostgreSQL and SQLite both evaluate SET against the old row).
-    session.execute(
-        update(Wallet)
-        .where(col(Wallet.user_id) == hold.user_id)
-        .values(
-            reserved=_released(hold.units),
-            free_used=col(Wallet.free_used) + free_part,
-            balance=col(Wallet.balance) - (literal(charge) - free_part),
-        )
-    )
+    params = {
+        "w_user": hold.user_id,
+        "w_daily": hold.terms.daily_free,
+        "w_charge": charge,
+        "w_units": hold.units,
+    }
+    _run(session, _CHARGE, params)
     return charge
 
 

@@ -91,3 +91,22 @@ def test_a_saved_list_is_the_policy_after_the_reload(session):
 def test_ten_thousand_words_compile_and_match():
     words = WordList(f"词{i:05d}" for i in range(10_000))
     assert words.find("前缀词04321后缀") == ["词04321"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "这里有违禁词。",
+        "plain lower case",
+        "café e\u0301",
+        "Ｆｕｌｌ ｗｉｄｔｈ",
+        "Straße",
+        "ﬁ ① ㎏",
+        "한국어",
+    ],
+)
+def test_text_that_folds_to_itself_takes_the_short_way_with_the_same_result(text):
+    slow = "".join(sensitive._fold(c) for c in text)
+    folded, origin = sensitive._normalised(text)
+    assert folded == slow
+    assert len(origin) == len(folded) and all(0 <= i < len(text) for i in origin)
