@@ -63,10 +63,19 @@ def _ids(app, conversation_id: str) -> tuple[int, int]:
     return user, answer
 
 
-def _open_menu(page: Page, title: str) -> None:
+def _open_menu(page: Page, title: str, entry: str) -> None:
+    """Opens the row's ⋯ menu until `entry` shows: a click that lands while the previous menu
+    is still animating closed (right after a refused pin re-rendered the list) opens nothing."""
     item = page.locator('[data-testid="conv-item"]', has_text=title).first
-    item.hover()
-    item.locator(".menu").click()
+    for _ in range(3):
+        item.hover()
+        item.locator(".menu").click()
+        try:
+            expect(page.get_by_role("menuitem", name=entry)).to_be_visible(timeout=3_000)
+            return
+        except AssertionError:
+            page.keyboard.press("Escape")
+    expect(page.get_by_role("menuitem", name=entry)).to_be_visible()
 
 
 def test_other_users_ids_sent_over_the_websocket_change_and_reveal_nothing(browser, app):
@@ -93,13 +102,13 @@ def test_other_users_ids_sent_over_the_websocket_change_and_reveal_nothing(brows
 
     # Pin: refused.
     mark = app.log_offset()
-    _open_menu(page, "bob question")
+    _open_menu(page, "bob question", "置顶")
     page.get_by_role("menuitem", name="置顶").click()
     app.wait_for_log(f"tried to pin {alice_cid}: not theirs", since=mark)
 
     # Rename: the box closes (the handler ran), nothing is renamed.
     mark = app.log_offset()
-    _open_menu(page, "bob question")
+    _open_menu(page, "bob question", "重命名")
     page.get_by_role("menuitem", name="重命名").click()
     page.locator("#rename-input").fill("pwned")
     page.locator("#rename-input").press("Enter")
@@ -136,7 +145,7 @@ def test_other_users_ids_sent_over_the_websocket_change_and_reveal_nothing(brows
 
     # Delete her conversation: refused.
     mark = app.log_offset()
-    _open_menu(page, "bob question")
+    _open_menu(page, "bob question", "删除对话")
     page.get_by_role("menuitem", name="删除对话").click()
     page.locator("#delete-confirm").click()
     app.wait_for_log(f"tried to delete {alice_cid}: not theirs", since=mark)
