@@ -66,6 +66,27 @@ def _conversation(session: Session, *, user_id: int, conversation_id: str) -> Co
     return conv
 
 
+def _question_of(session: Session, conv: Conversation, *, user_id: int, answer_id: int) -> int:
+    """The id of the user message an answer replied to: the last one before it.
+
+    Raises:
+        NotFound: there is none (the answer is not one the user can act on).
+    """
+    prev_user = session.exec(
+        select(Message)
+        .where(
+            Message.conversation_id == conv.id,
+            Message.user_id == user_id,
+            Message.kind == "user",
+            col(Message.id) < answer_id,
+        )
+        .order_by(col(Message.id).desc())
+    ).first()
+    if prev_user is None or prev_user.id is None:
+        raise NotFound(str(answer_id))
+    return prev_user.id
+
+
 def _open_answer(
     session: Session, conv: Conversation, *, user_id: int, user_msg_id: int, max_answers: int
 ) -> Turn:
@@ -126,23 +147,12 @@ def regenerate(
     if msg is None or msg.kind != "assistant":
         raise NotFound(str(message_id))
     conv = _conversation(session, user_id=user_id, conversation_id=msg.conversation_id)
-    prev_user = session.exec(
-        select(Message)
-        .where(
-            Message.conversation_id == conv.id,
-            Message.user_id == user_id,
-            Message.kind == "user",
-            col(Message.id) < message_id,
-        )
-        .order_by(col(Message.id).desc())
-    ).first()
-    if prev_user is None or prev_user.id is None:
-        raise NotFound(str(message_id))
+    question_id = _question_of(session, conv, user_id=user_id, answer_id=message_id)
     store.delete_messages_after(
-        session, user_id=user_id, conversation_id=conv.id, message_id=prev_user.id
+        session, user_id=user_id, conversation_id=conv.id, message_id=question_id
     )
     return _open_answer(
-        session, conv, user_id=user_id, user_msg_id=prev_user.id, max_answers=max_answers
+        session, conv, user_id=user_id, user_msg_id=question_id, max_answers=max_answers
     )
 
 
@@ -189,18 +199,7 @@ def continue_answer(
     if msg is None or msg.kind != "assistant" or msg.ending != "length" or msg.id is None:
         raise NotFound(str(message_id))
     conv = _conversation(session, user_id=user_id, conversation_id=msg.conversation_id)
-    prev_user = session.exec(
-        select(Message)
-        .where(
-            Message.conversation_id == conv.id,
-            Message.user_id == user_id,
-            Message.kind == "user",
-            col(Message.id) < message_id,
-        )
-        .order_by(col(Message.id).desc())
-    ).first()
-    if prev_user is None or prev_user.id is None:
-        raise NotFound(str(message_id))
+    question_id = _question_of(session, conv, user_id=user_id, answer_id=message_id)
     spend.check_answers(session, user_id=user_id, limit=max_answers, stale_after_s=STALE_STREAM_S)
     store.update_message(
         session,
@@ -211,7 +210,7 @@ def continue_answer(
         error_code=None,
         finish_reason=None,
     )
-    return Turn(conv.id, prev_user.id, msg.id, continues=True)
+    return Turn(conv.id, question_id, msg.id, continues=True)
 
 
 def clear_context(session: Session, *, user_id: int, conversation_id: str) -> Message | None:
