@@ -12,6 +12,8 @@ from playwright.sync_api import Page, expect
 from testkit.browser import log_in, shot, watched_page
 from tests.e2e.test_accessibility import (  # noqa: F401 (fixtures)
     LANG_COOKIE,
+    _chat_settings,
+    _conversation,
     a11y_token,
     axe_violations,
     conversation_url,
@@ -24,17 +26,6 @@ PHONE = {"width": 390, "height": 844}
 def _list(page: Page, url: str, _conv: str) -> None:
     page.goto(url + "/")
     expect(page.locator(".phone-nav")).to_be_visible()
-
-
-def _conversation(page: Page, _url: str, conv: str) -> None:
-    page.goto(conv)
-    expect(page.locator('[data-testid="assistant-bubble"] .katex-display')).to_be_visible()
-
-
-def _chat_settings(page: Page, url: str, conv: str) -> None:
-    _conversation(page, url, conv)
-    page.locator("#chat-settings").click()
-    expect(page.locator("#chat-settings-save")).to_be_visible()
 
 
 def _roles(page: Page, url: str, _conv: str) -> None:
